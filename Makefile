@@ -1,0 +1,40 @@
+# Two commands: `make demo` (set up, generate the demo study, write its report) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DB ?= ucnstudy.duckdb
+
+.PHONY: demo test venv system-deps lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,spark]'
+	touch $(STAMP)
+
+# Debian tools the tests use (tshark for the pcap cross-check, chromium for the report).
+system-deps:
+	@command -v tshark >/dev/null && command -v chromium >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark chromium >/dev/null; }
+
+demo: venv
+	$(BIN)/ucn --db $(DB) demo
+	@if $(BIN)/ucn report --help >/dev/null 2>&1; then \
+	  $(BIN)/ucn --db $(DB) report --out report && echo "report: report/index.html"; \
+	else $(BIN)/ucn --db $(DB) info; fi
+
+test: venv system-deps
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+
+bench: venv
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) report $(DB) .pytest_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""The `ucn` command: a thin layer over the Python API (Typer + Rich)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ucnstudy.cli import study_commands
+from ucnstudy.cli.common import err_console, state
+from ucnstudy.errors import UcnError
+
+app = typer.Typer(
+    name="ucn",
+    help="User-centric network measurement studies: import, analyse, evaluate, report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    db: str = typer.Option(
+        None, "--db", envvar="UCN_DB",
+        help="Study URL: a .duckdb path (default ./ucnstudy.duckdb), postgresql://..., or spark:PATH.",
+    ),
+) -> None:
+    state.db = db
+
+
+study_commands.register(app)
+for _module in ("import_commands", "analyze_commands", "report_commands", "evaluate_commands"):
+    try:
+        _mod = __import__(f"ucnstudy.cli.{_module}", fromlist=["register"])
+    except ModuleNotFoundError as _exc:  # a capability not built yet is simply absent
+        if _exc.name != f"ucnstudy.cli.{_module}":
+            raise
+        continue
+    _mod.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: library errors become one clear line on stderr and exit status 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except UcnError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except typer.Abort:
+        err_console.print("aborted")
+        return 130
+    except SystemExit as exc:  # --help and friends
+        return int(exc.code or 0)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""What every command shares: consoles, the chosen study, output formats, progress bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ucnstudy.store import Study, open_study
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    db: str | None = None
+
+
+state = CliState()
+
+
+def open_cli_study(*, read_only: bool = False) -> Study:
+    return open_study(state.db, read_only=read_only)
+
+
+def progress(transient: bool = False) -> Progress:
+    """A Rich progress bar with count, rate-friendly columns and elapsed/remaining time."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=transient,
+    )

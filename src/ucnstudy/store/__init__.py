@@ -1,0 +1,5 @@
+"""The study store: Study handles over DuckDB, PostgreSQL and Spark."""
+
+from ucnstudy.store.study import ImportResult, Load, Study, file_digest, open_study
+
+__all__ = ["ImportResult", "Load", "Study", "file_digest", "open_study"]

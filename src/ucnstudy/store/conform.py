@@ -1,0 +1,73 @@
+"""Bring incoming Arrow data to a canonical table's exact schema, or say precisely why not."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ucnstudy.errors import InputError
+from ucnstudy.schema import Table
+
+
+def conform(table: Table, data: pa.Table | pa.RecordBatch, *, source: object = "<data>") -> pa.Table:
+    """Select, order and cast the columns of `data` to `table`'s schema.
+
+    Unknown columns and values that do not fit the column type are errors (naming the column
+    and the first offending row, 1-based); missing nullable columns are filled with NULL.
+    """
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    target = table.arrow_schema()
+    unknown = [n for n in data.column_names if n not in table.column_names]
+    if unknown:
+        raise InputError(
+            source,
+            f"unknown column(s) {', '.join(map(repr, unknown))} for table {table.name}; "
+            f"expected some of: {', '.join(table.column_names)}",
+        )
+    columns = []
+    for field in target:
+        if field.name not in data.column_names:
+            if not field.nullable:
+                raise InputError(source, f"required column {field.name!r} of {table.name} is missing")
+            columns.append(pa.nulls(data.num_rows, field.type))
+            continue
+        columns.append(_cast_column(data.column(field.name), field, source))
+    result = pa.Table.from_arrays(columns, schema=target)
+    for field in target:
+        if not field.nullable and result.column(field.name).null_count:
+            row = _first_true(pc.is_null(result.column(field.name)))
+            raise InputError(source, "empty value in a required column", line=row, column=field.name)
+    return result
+
+
+def _cast_column(col: pa.ChunkedArray, field: pa.Field, source: object) -> pa.ChunkedArray:
+    if col.type.equals(field.type):
+        return col
+    if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(col.type) and col.type.tz:
+        col = pc.cast(col, pa.timestamp(col.type.unit, "UTC")).cast(pa.timestamp(col.type.unit))
+    try:
+        return col.cast(field.type, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        row, value = _first_bad(col, field.type)
+        detail = f"value {value!r} is not a valid {field.type}" if row else str(exc)
+        raise InputError(source, detail, line=row, column=field.name) from None
+
+
+def _first_bad(col: pa.ChunkedArray, type_: pa.DataType) -> tuple[int | None, object]:
+    """Row (1-based) and value of the first element that does not cast."""
+    for i, value in enumerate(col.to_pylist(), start=1):
+        if value is None:
+            continue
+        try:
+            pa.array([value], type=col.type).cast(type_, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return i, value
+    return None, None
+
+
+def _first_true(mask: pa.ChunkedArray) -> int:
+    for i, v in enumerate(mask.to_pylist(), start=1):
+        if v:
+            return i
+    return 0

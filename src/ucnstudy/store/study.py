@@ -1,0 +1,220 @@
+"""Study: one handle over a study database, whatever the engine."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from ucnstudy import __version__
+from ucnstudy.errors import StudyError
+from ucnstudy.schema import TABLES, Table
+from ucnstudy.store.conform import conform
+from ucnstudy.store.engine import Engine, Writer
+from ucnstudy.store.urls import StudyUrl, parse_url
+
+Rows = pa.Table | pa.RecordBatch
+
+
+@dataclass
+class ImportResult:
+    """What one import did: rows added per table, or that the source was already loaded."""
+
+    kind: str
+    path: str
+    sha256: str
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+class Load:
+    """Appends rows to canonical tables inside the import's transaction."""
+
+    def __init__(self, writer: Writer, source: object, result: ImportResult) -> None:
+        self._writer, self._source, self.result = writer, source, result
+
+    def append(self, table_name: str, data: Rows) -> int:
+        table = TABLES[table_name]
+        rows = conform(table, data, source=self._source)
+        self._writer.append(table, rows)
+        self.result.rows[table_name] = self.result.rows.get(table_name, 0) + rows.num_rows
+        return rows.num_rows
+
+    def extend(self, items: Iterable[tuple[str, Rows]]) -> None:
+        for table_name, data in items:
+            self.append(table_name, data)
+
+    def warn(self, message: str) -> None:
+        self.result.warnings.append(message)
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Study:
+    """A study database. Tables are Ibis tables; every load is atomic and idempotent."""
+
+    def __init__(self, url: StudyUrl, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+
+    def __repr__(self) -> str:
+        return f"Study({self.url.redacted!r}, engine={self.engine.name})"
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def con(self) -> ibis.BaseBackend:
+        return self.engine.ibis
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def create_schema(self) -> None:
+        """Create every canonical table that does not exist yet (never alters existing ones)."""
+        self._writable()
+        existing = self.engine.existing_tables()
+        self.engine.create_tables([t for t in TABLES.values() if t.name not in existing])
+
+    def reset(self) -> None:
+        """Drop every canonical table and create them empty."""
+        self._writable()
+        self.engine.drop_tables(list(TABLES))
+        self.create_schema()
+
+    def has_table(self, name: str) -> bool:
+        return name in self.engine.existing_tables()
+
+    def table(self, name: str) -> ir.Table:
+        if name not in TABLES:
+            raise StudyError(f"unknown table {name!r}; canonical tables are: {', '.join(TABLES)}")
+        try:
+            return self.con.table(name)
+        except Exception:
+            raise StudyError(
+                f"the study {self.url.redacted} has no table {name!r}; run `ucn demo` or an import"
+            ) from None
+
+    def __getattr__(self, name: str) -> ir.Table:
+        if name in TABLES:
+            return self.table(name)
+        raise AttributeError(name)
+
+    # -- loads --------------------------------------------------------------------------------
+
+    def is_imported(self, kind: str, sha256: str) -> bool:
+        if not self.has_table("imports"):
+            return False
+        t = self.table("imports")
+        n = t.filter((t.source_kind == kind) & (t.sha256 == sha256)).count().execute()
+        return int(n) > 0
+
+    @contextmanager
+    def load(self, kind: str, path: str | os.PathLike[str], sha256: str | None = None
+             ) -> Iterator[Load | None]:
+        """An atomic, idempotent import of one source.
+
+        Yields a Load to append rows, or None when the same content was already imported by
+        the same importer. On any exception nothing of this import stays in the study.
+        """
+        self._writable()
+        self.create_schema()
+        digest = sha256 or file_digest(path)
+        result = ImportResult(kind, os.fspath(path), digest)
+        self.last_result = result
+        if self.is_imported(kind, digest):
+            result.skipped = True
+            yield None
+            return
+        with self.engine.transaction() as writer:
+            found = writer.fetchone(
+                "SELECT count(*) FROM imports WHERE source_kind = ? AND sha256 = ?", (kind, digest)
+            )
+            if found and found[0]:
+                result.skipped = True
+                yield None
+                return
+            load = Load(writer, path, result)
+            yield load
+            next_id = writer.fetchone("SELECT coalesce(max(id), 0) + 1 FROM imports")
+            record = pa.table({
+                "id": [int(next_id[0]) if next_id else 1],
+                "source_kind": [kind],
+                "path": [os.fspath(path)],
+                "sha256": [digest],
+                "rows": [result.total_rows],
+                "imported_at": [datetime.now(UTC).replace(tzinfo=None)],
+                "parser_version": [__version__],
+            })
+            writer.append(TABLES["imports"], conform(TABLES["imports"], record))
+
+    def import_rows(self, kind: str, path: str | os.PathLike[str],
+                    items: Iterable[tuple[str, Rows]], sha256: str | None = None) -> ImportResult:
+        """Load (table, rows) pairs from one source atomically; skip a source seen before."""
+        with self.load(kind, path, sha256) as load:
+            if load is not None:
+                load.extend(items)
+        return self.last_result
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        existing = self.engine.existing_tables()
+        return {n: int(self.table(n).count().execute()) for n in TABLES if n in existing}
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def _writable(self) -> None:
+        if self.engine.read_only:
+            raise StudyError(f"the study {self.url.redacted} is open read-only")
+
+
+def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Study:
+    """Open (or create, for a DuckDB file) the study at `url`; see DESIGN for URL forms."""
+    parsed = parse_url(url)
+    engine: Engine
+    if parsed.engine == "duckdb":
+        if read_only and parsed.target != ":memory:" and not Path(parsed.target).exists():
+            raise StudyError(f"no study at {parsed.target}: run `ucn demo` or an import first")
+        from ucnstudy.store.duckdb_engine import DuckDBEngine
+
+        engine = DuckDBEngine(parsed.target, read_only=read_only)
+    elif parsed.engine == "postgres":
+        from ucnstudy.store.postgres_engine import PostgresEngine
+
+        engine = PostgresEngine(parsed.target, read_only=read_only)
+    else:
+        try:
+            from ucnstudy.store.spark_engine import SparkEngine
+        except ImportError as exc:
+            raise StudyError(
+                f"spark: studies need the spark extra (pip install 'ucnstudy[spark]'): {exc}"
+            ) from None
+        engine = SparkEngine(parsed.target)
+    return Study(parsed, engine)
+
+
+def table_schema(name: str) -> Table:
+    return TABLES[name]

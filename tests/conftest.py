@@ -1,0 +1,72 @@
+"""Shared fixtures: study handles on every engine, and the real data folder."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ucnstudy import Study, open_study
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+PG_ADMIN = os.environ.get("UCN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def duck(tmp_path: Path) -> Iterator[Study]:
+    study = open_study(tmp_path / "study.duckdb")
+    study.create_schema()
+    yield study
+    study.close()
+
+
+def _pg_available() -> bool:
+    try:
+        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards.
+
+    Under CI=true an unreachable server fails the test instead of skipping it.
+    """
+    if not _pg_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} (CI=true)")
+        pytest.skip("PostgreSQL server not reachable")
+    name = f"ucn_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[Study]:
+    study = open_study(pg_url)
+    study.create_schema()
+    yield study
+    study.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_study(request: pytest.FixtureRequest) -> Study:
+    """The same test on the embedded default and on the real PostgreSQL server."""
+    return request.getfixturevalue("duck" if request.param == "duckdb" else "pg")
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not REAL.is_dir():
+        pytest.fail(f"real data folder missing: {REAL}")
+    return REAL
