@@ -2,8 +2,8 @@
 
 __version__ = "0.1.0"
 
-from ucnstudy.store import Study, open_study  # noqa: E402
+from ucnstudy.store import Study, open_study
 
-open = open_study  # noqa: A001  (ucnstudy.open(url), as documented)
+open = open_study
 
 __all__ = ["Study", "__version__", "open", "open_study"]

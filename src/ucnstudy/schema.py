@@ -51,7 +51,7 @@ class Table:
         return self.ibis_schema().to_pyarrow()
 
 
-def C(name: str, type: str, doc: str, nullable: bool = True) -> Column:  # noqa: N802
+def C(name: str, type: str, doc: str, nullable: bool = True) -> Column:
     return Column(name, type, doc, nullable)
 
 

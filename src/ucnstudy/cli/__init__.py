@@ -30,7 +30,16 @@ def _root(
 
 
 study_commands.register(app)
-for _module in ("import_commands", "analyze_commands", "report_commands", "evaluate_commands"):
+_COMMAND_MODULES = (
+    "demo_commands",
+    "import_commands",
+    "enrich_commands",
+    "analyze_commands",
+    "report_commands",
+    "evaluate_commands",
+    "export_commands",
+)
+for _module in _COMMAND_MODULES:
     try:
         _mod = __import__(f"ucnstudy.cli.{_module}", fromlist=["register"])
     except ModuleNotFoundError as _exc:  # a capability not built yet is simply absent

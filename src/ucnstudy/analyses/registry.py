@@ -1,0 +1,42 @@
+"""The analysis registry: each analysis is a function of (Study, parameters) -> DataFrame.
+
+An analysis module declares a frozen dataclass of parameters (every threshold a field whose
+default is the original study's value, with help in `metadata={"help": ...}`) and registers
+its function with `@analysis(name, Params)`. The CLI (`ucn analyze NAME`), the docs and the
+report discover analyses here, so a new analysis is one module plus its test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ucnstudy.store import Study
+
+AnalysisFn = Callable[[Study, Any], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    name: str  # CLI name, e.g. "traffic-by-port"
+    func: AnalysisFn
+    params: type  # a frozen dataclass; its defaults are the original study's values
+    summary: str  # first line of the function's docstring
+
+    def run(self, study: Study, params: Any = None) -> pd.DataFrame:
+        return self.func(study, params if params is not None else self.params())
+
+
+ANALYSES: dict[str, Analysis] = {}
+
+
+def analysis(name: str, params: type) -> Callable[[AnalysisFn], AnalysisFn]:
+    def register(func: AnalysisFn) -> AnalysisFn:
+        doc = (func.__doc__ or "").strip().splitlines()
+        ANALYSES[name] = Analysis(name, func, params, doc[0] if doc else "")
+        return func
+
+    return register

@@ -1,0 +1,1 @@
+"""One CLI module per importer kind (see import_commands.KINDS)."""

@@ -1,0 +1,1 @@
+"""Derived columns: registrable domain, service names, user-initiated flags, DNS duplicates."""

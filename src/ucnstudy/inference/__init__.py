@@ -1,0 +1,1 @@
+"""Inferring user activity from traffic, and evaluating it against ground truth."""

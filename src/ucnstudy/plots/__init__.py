@@ -1,0 +1,1 @@
+"""Figure builders: one per analysis, DataFrame -> matplotlib Figure(s)."""

@@ -1,0 +1,1 @@
+"""Raw files -> Arrow tables in the canonical schema, one module per format."""
