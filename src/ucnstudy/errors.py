@@ -10,17 +10,20 @@ class UcnError(Exception):
 class InputError(UcnError):
     """A file cannot be read as the format it claims: names the file, the place and the problem."""
 
-    def __init__(self, path: object, problem: str, *, line: int | None = None,
+    def __init__(self, path: object, problem: str, *, line: int | None = None, row: int | None = None,
                  column: str | None = None, packet: int | None = None) -> None:
         where = str(path)
         if line is not None:
             where += f", line {line}"
+        if row is not None:
+            where += f", row {row}"
         if packet is not None:
             where += f", packet {packet}"
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {problem}")
-        self.path, self.line, self.column, self.packet = path, line, column, packet
+        self.problem = problem
+        self.path, self.line, self.row, self.column, self.packet = path, line, row, column, packet
 
 
 class StudyError(UcnError):

@@ -12,6 +12,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
+from ucnstudy.errors import StudyError
+
 TS = "timestamp(6)"
 
 
@@ -243,6 +245,7 @@ TABLES: dict[str, Table] = {
                 C("street", "string", "street"),
                 C("city", "string", "city"),
                 C("country", "string", "country"),
+                C("kind", "string", "place, move or waypoint (NULL means place)"),
             ),
             (("devid", "entertime"),),
         ),
@@ -269,6 +272,7 @@ TABLES: dict[str, Table] = {
                 C("cpu", "float64", "CPU use in percent"),
                 C("is_foreground", "boolean", "the app had the focus at ts"),
                 C("is_fullscreen", "boolean", "the app was fullscreen at ts"),
+                C("has_io", "boolean", "an IO event (keyboard, mouse, ...) of this pid since its previous sample"),
             ),
         ),
         Table(
@@ -363,6 +367,6 @@ def table(name: str) -> Table:
     try:
         return TABLES[name]
     except KeyError:
-        raise KeyError(
+        raise StudyError(
             f"unknown table {name!r}; canonical tables are: {', '.join(TABLES)}"
         ) from None

@@ -52,22 +52,12 @@ for _module in _COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: library errors become one clear line on stderr and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="ucn")
     except UcnError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
-    except typer.Abort:
-        err_console.print("aborted")
-        return 130
-    except SystemExit as exc:  # --help and friends
-        return int(exc.code or 0)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except SystemExit as exc:  # usage errors, --help, typer.Exit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
 
 

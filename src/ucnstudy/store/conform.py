@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -37,13 +40,18 @@ def conform(table: Table, data: pa.Table | pa.RecordBatch, *, source: object = "
     for field in target:
         if not field.nullable and result.column(field.name).null_count:
             row = _first_true(pc.is_null(result.column(field.name)))
-            raise InputError(source, "empty value in a required column", line=row, column=field.name)
+            raise InputError(source, "empty value in a required column", row=row, column=field.name)
     return result
 
 
 def _cast_column(col: pa.ChunkedArray, field: pa.Field, source: object) -> pa.ChunkedArray:
     if col.type.equals(field.type):
         return col
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        if pa.types.is_timestamp(field.type):
+            return _parse_strings(col, field, source, _parse_timestamp)
+        if pa.types.is_list(field.type):
+            return _parse_strings(col, field, source, _parse_json_list)
     if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(col.type) and col.type.tz:
         col = pc.cast(col, pa.timestamp(col.type.unit, "UTC")).cast(pa.timestamp(col.type.unit))
     try:
@@ -51,7 +59,42 @@ def _cast_column(col: pa.ChunkedArray, field: pa.Field, source: object) -> pa.Ch
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         row, value = _first_bad(col, field.type)
         detail = f"value {value!r} is not a valid {field.type}" if row else str(exc)
-        raise InputError(source, detail, line=row, column=field.name) from None
+        raise InputError(source, detail, row=row, column=field.name) from None
+
+
+def _parse_timestamp(text: str) -> datetime:
+    """ISO-8601 with or without offset ('Z' too); an aware instant becomes naive UTC."""
+    value = datetime.fromisoformat(text.strip())
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _parse_json_list(text: str) -> list[object]:
+    value = json.loads(text)
+    if not isinstance(value, list):
+        raise ValueError("not a JSON array")
+    return value
+
+
+def _parse_strings(col: pa.ChunkedArray, field: pa.Field, source: object, parse) -> pa.ChunkedArray:
+    """Parse text cells (CSV) into timestamps or lists, naming the first cell that fails."""
+    try:
+        return col.cast(field.type, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        pass
+    values = []
+    for row, text in enumerate(col.to_pylist(), start=1):
+        if text is None or text == "":
+            values.append(None)
+            continue
+        try:
+            values.append(parse(text))
+        except (ValueError, TypeError):
+            raise InputError(source, f"value {text!r} is not a valid {field.type}", row=row,
+                             column=field.name) from None
+    try:
+        return pa.chunked_array([pa.array(values, type=field.type)])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise InputError(source, f"values do not fit {field.type}: {exc}", column=field.name) from None
 
 
 def _first_bad(col: pa.ChunkedArray, type_: pa.DataType) -> tuple[int | None, object]:
