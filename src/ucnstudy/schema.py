@@ -272,7 +272,7 @@ TABLES: dict[str, Table] = {
                 C("cpu", "float64", "CPU use in percent"),
                 C("is_foreground", "boolean", "the app had the focus at ts"),
                 C("is_fullscreen", "boolean", "the app was fullscreen at ts"),
-                C("has_io", "boolean", "an IO event (keyboard, mouse, ...) of this pid since its previous sample"),
+                C("has_io", "boolean", "an IO event of this pid since its previous sample"),
             ),
         ),
         Table(
