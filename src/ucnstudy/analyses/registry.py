@@ -2,8 +2,10 @@
 
 An analysis module declares a frozen dataclass of parameters (every threshold a field whose
 default is the original study's value, with help in `metadata={"help": ...}`) and registers
-its function with `@analysis(name, Params)`. The CLI (`ucn analyze NAME`), the docs and the
-report discover analyses here, so a new analysis is one module plus its test.
+its function with `@analysis(name, Params, expr=...)`. `expr` (optional) returns the Ibis
+expression the DataFrame is computed from, before any client-side formatting, so that the
+cross-engine equality suite can compare Arrow results. The CLI (`ucn analyze NAME`), the docs
+and the report discover analyses here, so a new analysis is one module plus its test.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import ibis.expr.types as ir
 import pandas as pd
 
 from ucnstudy.store import Study
 
 AnalysisFn = Callable[[Study, Any], pd.DataFrame]
+ExprFn = Callable[[Study, Any], ir.Table]
 
 
 @dataclass(frozen=True)
@@ -25,18 +29,25 @@ class Analysis:
     func: AnalysisFn
     params: type  # a frozen dataclass; its defaults are the original study's values
     summary: str  # first line of the function's docstring
+    expr: ExprFn | None = None  # the portable Ibis expression behind the DataFrame
 
     def run(self, study: Study, params: Any = None) -> pd.DataFrame:
         return self.func(study, params if params is not None else self.params())
+
+    def expression(self, study: Study, params: Any = None) -> ir.Table:
+        if self.expr is None:
+            raise NotImplementedError(f"analysis {self.name} has no single Ibis expression")
+        return self.expr(study, params if params is not None else self.params())
 
 
 ANALYSES: dict[str, Analysis] = {}
 
 
-def analysis(name: str, params: type) -> Callable[[AnalysisFn], AnalysisFn]:
+def analysis(name: str, params: type, expr: ExprFn | None = None
+             ) -> Callable[[AnalysisFn], AnalysisFn]:
     def register(func: AnalysisFn) -> AnalysisFn:
         doc = (func.__doc__ or "").strip().splitlines()
-        ANALYSES[name] = Analysis(name, func, params, doc[0] if doc else "")
+        ANALYSES[name] = Analysis(name, func, params, doc[0] if doc else "", expr)
         return func
 
     return register

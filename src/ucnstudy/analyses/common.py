@@ -1,0 +1,37 @@
+"""Small helpers shared by analyses: portable durations and client-side formatting."""
+
+from __future__ import annotations
+
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pandas as pd
+
+US_PER_S = 1_000_000
+TS = dt.Timestamp(scale=6)  # nullable; window results of NOT NULL columns need the cast
+
+
+def micros(seconds: float) -> int:
+    """A threshold in seconds as whole microseconds (durations are compared in µs)."""
+    return round(seconds * US_PER_S)
+
+
+def elapsed_us(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
+    """later - earlier in microseconds: the one timestamp difference identical on every engine."""
+    return later.delta(earlier, unit="microsecond")
+
+
+def us_to_s(us: ir.NumericValue) -> ir.FloatingValue:
+    return us.cast("float64") / US_PER_S
+
+
+def iso_utc(values: pd.Series) -> pd.Series:
+    """Naive UTC timestamps as ISO-8601 strings with microseconds and a Z (None stays None)."""
+    stamps = pd.to_datetime(values)
+    out = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return out.where(stamps.notna(), None).astype(object)
+
+
+def frame(expr: ir.Table) -> pd.DataFrame:
+    """Execute through Arrow (identical schemas on every engine), then to pandas."""
+    table = expr.to_pyarrow()
+    return table.to_pandas(types_mapper=None, timestamp_as_object=False)
