@@ -1,1 +1,8 @@
-"""Derived columns: registrable domain, service names, user-initiated flags, DNS duplicates."""
+"""Derived columns: registrable domain, service names, user-initiated flags, DNS duplicates.
+
+`enrich_study(study)` recomputes all of them in one transaction (see docs/enrichment.md).
+"""
+
+from ucnstudy.enrich.run import EnrichOptions, EnrichResult, enrich_study
+
+__all__ = ["EnrichOptions", "EnrichResult", "enrich_study"]
