@@ -1,0 +1,115 @@
+"""ECDF figures on log time axes: the DNS-to-HTTP delay and the inter-event times.
+
+Zero values (ties in timestamps, an HTTP request in the same microsecond as its DNS response)
+cannot sit on a log axis; they still count in the ECDF, so the curve starts at their share
+instead of at 0, and the caption says how many there were.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from ucnstudy.plots.style import (
+    DAY,
+    MINUTE,
+    SECOND_TICKS,
+    NamedFigure,
+    colors,
+    ecdf,
+    log_ticks,
+    new_figure,
+    no_data,
+    slug,
+)
+
+IAT_COLUMNS = ("iat_s", "inter_event_s", "gap_s", "delta_s")
+ZOOMS = ((0.0, "All inter-event times"), (MINUTE, "Zoom: gaps ≥ 1 min"), (10 * MINUTE, "Zoom: gaps ≥ 10 min"))
+
+
+def plot_log_ecdf(ax: Axes, values: np.ndarray, *, floor: float = 0.0, label: str | None = None,
+                  color: object = None) -> int:
+    """Plot the ECDF of values >= floor on a log x axis; return how many values were plotted.
+
+    With floor > 0 the curve is the conditional ECDF of the values at or above the floor, so a
+    zoom spans the whole 0..1 range instead of a sliver near 1.
+    """
+    values = values[np.isfinite(values)]
+    kept = values[values >= floor] if floor > 0 else values
+    if kept.size == 0:
+        no_data(ax)
+        return 0
+    x, y = ecdf(kept)
+    positive = x > 0
+    ax.step(x[positive], y[positive], where="post", lw=2, label=label, color=color)
+    hi = max(float(x[-1]), floor * 10 if floor > 0 else 1.0)
+    lo = floor if floor > 0 else max(min(float(x[positive].min()) if positive.any() else 1e-3, 1e-3), 1e-6)
+    log_ticks(ax, SECOND_TICKS, axis="x", lo=lo, hi=hi)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("CDF")
+    return int(kept.size)
+
+
+def dns_http_figures(pairs: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
+    """CDF of the delay from a DNS response to the first HTTP request attributed to it."""
+    fig, axes = new_figure(1, 1, figsize=(6, 4.5))
+    ax = axes[0, 0]
+    delays = pd.to_numeric(pairs["delay_s"], errors="coerce").to_numpy(float)
+    matched = delays[np.isfinite(delays)]
+    plot_log_ecdf(ax, matched)
+    ax.set_xlabel("Delay from DNS response to first HTTP request")
+    share = 100.0 * matched.size / len(pairs) if len(pairs) else 0.0
+    ax.set_title(f"Time to first HTTP request ({matched.size:,} of {len(pairs):,} responses, {share:.1f}%)")
+    within = 100.0 * float((matched <= MINUTE).mean()) if matched.size else 0.0
+    caption = (f"{matched.size:,} DNS responses matched an HTTP request ({share:.1f}%); "
+               f"{within:.1f}% of matched delays are within 1 min; "
+               f"{int((matched == 0).sum()):,} zero delays count in the CDF but are off the log axis.")
+    return [NamedFigure("dns-http-delay", "DNS to HTTP delay", fig, caption)]
+
+
+def iat_column(frame: pd.DataFrame) -> str:
+    for name in IAT_COLUMNS:
+        if name in frame.columns:
+            return name
+    raise KeyError(f"inter-event table has none of the columns {', '.join(IAT_COLUMNS)}")
+
+
+def inter_event_user_figure(username: str, iat: np.ndarray) -> NamedFigure:
+    """The notebook's triptych: the whole ECDF, then the gaps >= 1 min and >= 10 min."""
+    fig, axes = new_figure(1, 3, figsize=(15, 4))
+    for ax, (floor, title) in zip(axes[0], ZOOMS, strict=True):
+        n = plot_log_ecdf(ax, iat, floor=floor, color=colors(1)[0])
+        ax.set_title(f"{title} [{n:,} values]")
+        ax.set_xlabel("Inter-event time")
+    fig.suptitle(f"Inter-event times [user={username}, events={iat.size + 1:,}]")
+    return NamedFigure(f"inter-event-{slug(username)}", f"Inter-event times: {username}", fig,
+                       f"{username}: ECDF of the gaps between consecutive events, whole range and "
+                       "the tails at or above 1 min and 10 min (conditional ECDFs).")
+
+
+def inter_event_figures(iats: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
+    """One overlay of every user's ECDF, then one triptych per focus user."""
+    column = iat_column(iats)
+    by_user = {str(u): g[column].to_numpy(float) for u, g in iats.groupby("username", sort=True)}
+    fig, axes = new_figure(1, 1, figsize=(8, 5))
+    ax = axes[0, 0]
+    for (user, values), color in zip(by_user.items(), colors(len(by_user)), strict=True):
+        plot_log_ecdf(ax, values, label=user, color=color)
+    if not by_user:
+        no_data(ax)
+    else:
+        ax.legend(fontsize=7, ncols=2, loc="lower right")
+    ax.set_xlabel("Inter-event time")
+    ax.set_title("Inter-event times, all users")
+    figures = [NamedFigure("inter-event-all", "Inter-event times, all users", fig,
+                           "ECDF of the gaps between a user's consecutive events, one line per user.")]
+    focus = getattr(ctx, "focus_users", None)
+    for user in (focus if focus is not None else list(by_user)):
+        if user in by_user:
+            figures.append(inter_event_user_figure(user, by_user[user]))
+    return figures
+
+
+__all__ = ["DAY", "dns_http_figures", "inter_event_figures", "plot_log_ecdf"]

@@ -1,0 +1,145 @@
+"""`build_report`: run every section once, write figures and tables, render index.html.
+
+The report is one self-contained HTML file (figures embedded as base64 PNG, styles inline), plus
+figures/*.png|svg and tables/*.csv next to it. It never branches on the engine: it only calls
+analyses (Ibis) and figure builders (pandas + matplotlib).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ucnstudy import __version__
+from ucnstudy.info import StudyInfo, study_info
+from ucnstudy.plots import FigureContext
+from ucnstudy.report.render import RenderedFigure, RenderedTable, render_figure, write_table
+from ucnstudy.report.runs import Run, RunCache
+from ucnstudy.report.sections import ReportContext, SectionContent, all_sections
+from ucnstudy.store import Study
+
+Progress = Callable[[str, int, int], None]  # (what is being done, sections done, sections in all)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    dpi: int = field(default=100, metadata={"help": "resolution of the PNG figures"})
+    preview_rows: int = field(default=20, metadata={"help": "rows of each table shown in the HTML"})
+    focus: str = field(default="selected", metadata={
+        "help": "users with per-user figures: 'selected' (select-users), 'all', or comma-separated names"})
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # analysis -> field -> value
+
+
+@dataclass
+class RenderedSection:
+    key: str
+    title: str
+    summary: str
+    params: dict[str, Any]
+    notes: list[str]
+    error: str | None
+    figures: list[RenderedFigure]
+    tables: list[RenderedTable]
+
+
+@dataclass
+class ReportResult:
+    index: Path
+    sections: list[RenderedSection]
+    seconds: float
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{s.title}: {s.error}" for s in self.sections if s.error]
+
+
+def build_report(study: Study, out_dir: str | Path, options: ReportOptions | None = None,
+                 on_progress: Progress | None = None) -> ReportResult:
+    started = time.perf_counter()
+    options = options or ReportOptions()
+    out = Path(out_dir)
+    _prepare(out)
+    cache = RunCache(study, options.overrides)
+    sections = all_sections()
+    _notify(on_progress, "selecting users", 0, len(sections))
+    figure_ctx = FigureContext(focus_users=_focus_users(cache, options.focus), timezones=_timezones(study))
+    ctx = ReportContext(study, cache, figure_ctx)
+    rendered: list[RenderedSection] = []
+    for done, section in enumerate(sections):
+        _notify(on_progress, section.title, done, len(sections))
+        content = section.build(ctx)
+        if content is not None:
+            rendered.append(_render_section(section.key, content, out, options))
+    _notify(on_progress, "index.html", len(sections), len(sections))
+    info = study_info(study)
+    index = out / "index.html"
+    index.write_text(_template().render(
+        info=info, sections=rendered, options=options, version=__version__,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        seconds=time.perf_counter() - started, span=_span(info)), encoding="utf-8")
+    return ReportResult(index, rendered, time.perf_counter() - started)
+
+
+def _prepare(out: Path) -> None:
+    """Fresh figures/ and tables/ folders, so no file of an earlier report lingers."""
+    out.mkdir(parents=True, exist_ok=True)
+    for sub in ("figures", "tables"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+        (out / sub).mkdir()
+
+
+def _render_section(key: str, content: SectionContent, out: Path, options: ReportOptions) -> RenderedSection:
+    figures = [render_figure(f, out, options.dpi) for f in content.figures]
+    tables = [write_table(t, out, options.preview_rows) for t in content.tables]
+    return RenderedSection(key, content.title, content.summary, content.params, content.notes,
+                           content.error, figures, tables)
+
+
+def _focus_users(cache: RunCache, focus: str) -> list[str] | None:
+    """Who gets per-user figures: the select-users result by default (the notebook's choice)."""
+    if focus == "all":
+        return None
+    if focus != "selected":
+        return [u.strip() for u in focus.split(",") if u.strip()]
+    from ucnstudy.analyses import ANALYSES
+
+    if "select-users" not in ANALYSES:
+        return None
+    result = cache.get(Run("select-users", "select-users", "Selected users"))
+    if result.frame is None or result.frame.empty:
+        return None
+    return [str(u) for u in result.frame["username"]]
+
+
+def _timezones(study: Study) -> dict[str, str]:
+    from ucnstudy.analyses.localtime import user_zones
+
+    zones = user_zones(study).execute()
+    return {str(r.username): str(r.tz) for r in zones.itertuples()}
+
+
+def _span(info: StudyInfo) -> str:
+    firsts = [t.first for t in info.tables if t.first]
+    lasts = [t.last for t in info.tables if t.last]
+    return f"{min(firsts)} to {max(lasts)} UTC" if firsts and lasts else "no timestamped rows"
+
+
+def _notify(on_progress: Progress | None, what: str, done: int, total: int) -> None:
+    if on_progress is not None:
+        on_progress(what, done, total)
+
+
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("ucnstudy.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]),
+                             undefined=jinja2.StrictUndefined)
+    env.filters["fields"] = lambda obj: dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
+    return env.get_template("report.html.j2")
