@@ -109,6 +109,11 @@ class Study:
     def table(self, name: str) -> ir.Table:
         if name not in TABLES:
             raise StudyError(f"unknown table {name!r}; canonical tables are: {', '.join(TABLES)}")
+        # Hook (issue 5): an engine over another layout (the original UCN database) presents
+        # canonical tables itself.
+        adapted = getattr(self.engine, "canonical_table", None)
+        if adapted is not None:
+            return adapted(name)
         try:
             return self.con.table(name)
         except Exception:
@@ -188,7 +193,9 @@ class Study:
 
     def _writable(self) -> None:
         if self.engine.read_only:
-            raise StudyError(f"the study {self.url.redacted} is open read-only")
+            reason = getattr(self.engine, "read_only_reason", None)  # hook (issue 5): Spark, original
+            suffix = f": {reason}" if reason else ""
+            raise StudyError(f"the study {self.url.redacted} is open read-only{suffix}")
 
 
 def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Study:
@@ -202,9 +209,10 @@ def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = F
 
         engine = DuckDBEngine(parsed.target, read_only=read_only)
     elif parsed.engine == "postgres":
+        from ucnstudy.store.original import adapt_original  # hook (issue 5): original UCN schema
         from ucnstudy.store.postgres_engine import PostgresEngine
 
-        engine = PostgresEngine(parsed.target, read_only=read_only)
+        engine = adapt_original(PostgresEngine(parsed.target, read_only=read_only))
     else:
         try:
             from ucnstudy.store.spark_engine import SparkEngine
