@@ -5,8 +5,12 @@ Importing this package registers every analysis in `ANALYSES` (name -> Analysis)
 
 from ucnstudy.analyses import (  # noqa: F401  (imported to register)
     activities,
+    activity_context,
     dns_http,
+    heatmap,
+    inter_event,
     select_users,
+    timeline,
     traffic_by_port,
     user_agents,
     user_summary,

@@ -27,18 +27,24 @@ STATS_COLUMNS = ["username", "activities", "total_duration_s", "duration_p25_s",
 
 
 @dataclass(frozen=True)
-class ActivitiesParams(EventParams):
+class ActivityDefinition(EventParams):
+    """What an activity is: the user events, the largest gap, and the minimum size."""
+
     gap: float = field(default=600.0, metadata={
         "help": "largest gap in seconds between consecutive events of one activity"})
     min_duration: float = field(default=1.0, metadata={
         "help": "keep activities lasting at least this many seconds"})
     min_events: int = field(default=3, metadata={
         "help": "keep activities with at least this many events (original: more than 2)"})
+
+
+@dataclass(frozen=True)
+class ActivitiesParams(ActivityDefinition):
     stats: bool = field(default=False, metadata={
         "help": "per-user statistics (count, duration and events quantiles) instead of the list"})
 
 
-def labelled_instants(study: Study, p: ActivitiesParams) -> ir.Table:
+def labelled_instants(study: Study, p: ActivityDefinition) -> ir.Table:
     """Distinct (username, ts) with their event count n and activity number (per user)."""
     ev = user_events(study, p)
     instants = ev.group_by("username", "ts").agg(n=ev.count())
@@ -50,7 +56,7 @@ def labelled_instants(study: Study, p: ActivitiesParams) -> ir.Table:
     return flagged.mutate(activity=flagged.new.sum().over(running)).drop("new")
 
 
-def activity_table(study: Study, p: ActivitiesParams) -> ir.Table:
+def activity_table(study: Study, p: ActivityDefinition) -> ir.Table:
     """Kept activities: username, activity, start, end, duration_us, events."""
     inst = labelled_instants(study, p)
     acts = inst.group_by("username", "activity").agg(
@@ -60,23 +66,28 @@ def activity_table(study: Study, p: ActivitiesParams) -> ir.Table:
                        & (acts.events >= p.min_events))
 
 
-def activities_expr(study: Study, p: ActivitiesParams) -> ir.Table:
+def activities_expr(study: Study, p: ActivityDefinition) -> ir.Table:
     """The portable expression: username, activity, start, end, duration_s, events."""
     acts = activity_table(study, p)
     return acts.select("username", "activity", "start", "end",
                        duration_s=us_to_s(acts.duration_us), events=acts.events.cast("int64"))
 
 
-def activity_logins(study: Study, p: ActivitiesParams) -> ir.Table:
-    """Distinct (username, activity, login) of the devices that contributed events."""
+def activity_events(study: Study, p: ActivityDefinition) -> ir.Table:
+    """The events of kept activities: username, activity, devid, login, ts, kind, host, domain."""
     ev = user_events(study, p)
-    inst = labelled_instants(study, p)
+    inst = labelled_instants(study, p).select("username", "ts", "activity")
     acts = activity_table(study, p).select("username", "activity")
-    tagged = ev.join(inst, ["username", "ts"]).select("username", "activity", "login")
-    return tagged.join(acts, ["username", "activity"]).distinct()
+    tagged = ev.join(inst, ["username", "ts"]).join(acts, ["username", "activity"])
+    return tagged.select("username", "activity", "devid", "login", "ts", "kind", "host", "domain")
 
 
-def activity_frame(study: Study, p: ActivitiesParams) -> pd.DataFrame:
+def activity_logins(study: Study, p: ActivityDefinition) -> ir.Table:
+    """Distinct (username, activity, devid, login) of the devices that contributed events."""
+    return activity_events(study, p).select("username", "activity", "devid", "login").distinct()
+
+
+def activity_frame(study: Study, p: ActivityDefinition) -> pd.DataFrame:
     """Activities with their contributing devices, timestamps still as timestamps."""
     acts = frame(activities_expr(study, p))
     logins = frame(activity_logins(study, p))

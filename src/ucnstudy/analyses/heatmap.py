@@ -1,0 +1,123 @@
+"""heatmap: share of a user's bytes (or user events) per time bin, in the user's local time.
+
+`by=week`: bins of `bin` minutes over Monday 00:00 .. Sunday 24:00 (original: 120 min);
+`by=hour`: bins of `bin` minutes over the day (original: 60 min), separately for weekdays,
+weekends and all days. Bytes are those of deviceapptraffic (window start time) on the user's
+devices; events are the user events of `events.py`. Each bin's value and its share in % of the
+user's total for that split; every user has every bin (zeros when nothing was seen). Rows are
+sorted by the user's total bytes (descending), as the original's heatmap rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from ucnstudy.analyses.common import frame
+from ucnstudy.analyses.events import EventParams, user_devices, user_events
+from ucnstudy.analyses.localtime import local_time
+from ucnstudy.analyses.registry import analysis
+from ucnstudy.errors import StudyError
+from ucnstudy.store import Study
+
+COLUMNS = ["username", "days", "bin", "label", "value", "share_pct", "total_bytes"]
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MINUTES_PER_DAY = 1440
+
+
+@dataclass(frozen=True)
+class HeatmapParams(EventParams):
+    by: Literal["week", "hour"] = field(default="week", metadata={
+        "help": "week: bins over Mon..Sun; hour: bins over the day, for weekdays/weekend/all"})
+    bin: int = field(default=0, metadata={
+        "help": "bin width in minutes, dividing a day (0: 120 for week, 60 for hour)"})
+    of: Literal["bytes", "events"] = field(default="bytes", metadata={
+        "help": "share of the user's bytes or of the user's events"})
+
+    def width(self) -> int:
+        width = self.bin or (120 if self.by == "week" else 60)
+        if width <= 0 or MINUTES_PER_DAY % width:
+            raise StudyError(f"--bin {self.bin}: the bin width must divide 1440 minutes")
+        return width
+
+
+def bins_table(p: HeatmapParams) -> ir.Table:
+    width = p.width()
+    rows: dict[str, list] = {"days": [], "bin": [], "label": []}
+    splits = ("all",) if p.by == "week" else ("weekday", "weekend", "all")
+    span = 7 * MINUTES_PER_DAY if p.by == "week" else MINUTES_PER_DAY
+    for days in splits:
+        for b in range(span // width):
+            start = b * width
+            hhmm = f"{start % MINUTES_PER_DAY // 60:02d}:{start % 60:02d}"
+            rows["days"].append(days)
+            rows["bin"].append(b)
+            rows["label"].append(f"{DAY_NAMES[start // MINUTES_PER_DAY]} {hhmm}"
+                                 if p.by == "week" else hhmm)
+    schema = pa.schema([("days", pa.string()), ("bin", pa.int64()), ("label", pa.string())])
+    return ibis.memtable(pa.table(rows, schema=schema))
+
+
+def _weighted_times(study: Study, p: HeatmapParams) -> ir.Table:
+    """username, ts, w: bytes of the user's devices, or one per user event."""
+    if p.of == "events":
+        ev = user_events(study, p)
+        return ev.select("username", "ts", w=ibis.literal(1, "int64"))
+    devs = user_devices(study, p.include_shared, p.user_list())
+    t = study.table("deviceapptraffic")
+    j = t.join(devs, t.devid == devs.devid)
+    return j.select("username", "ts",
+                    w=j.bytes_in.fill_null(0) + j.bytes_out.fill_null(0))
+
+
+def _binned(study: Study, p: HeatmapParams) -> ir.Table:
+    t = local_time(study, _weighted_times(study, p))
+    loc = t.local_ts
+    dow = loc.day_of_week.index().cast("int64")
+    minute = loc.hour().cast("int64") * 60 + loc.minute().cast("int64")
+    width = p.width()
+    if p.by == "week":
+        keyed = t.mutate(days=ibis.literal("all"), bin=(dow * MINUTES_PER_DAY + minute) // width)
+        return keyed.group_by("username", "days", "bin").agg(value=keyed.w.sum())
+    keyed = t.mutate(days=ibis.ifelse(dow >= 5, "weekend", "weekday"), bin=minute // width)
+    split = keyed.group_by("username", "days", "bin").agg(value=keyed.w.sum())
+    alldays = keyed.group_by("username", "bin").agg(value=keyed.w.sum())
+    alldays = alldays.select("username", days=ibis.literal("all"), bin=alldays.bin,
+                             value=alldays.value)
+    return split.union(alldays, distinct=False)
+
+
+def _total_bytes(study: Study, p: HeatmapParams) -> ir.Table:
+    devs = user_devices(study, p.include_shared, p.user_list())
+    t = study.table("deviceapptraffic")
+    j = t.join(devs, t.devid == devs.devid)
+    return j.group_by("username").agg(
+        total_bytes=(j.bytes_in.fill_null(0) + j.bytes_out.fill_null(0)).sum())
+
+
+def heatmap_expr(study: Study, p: HeatmapParams | None = None) -> ir.Table:
+    p = p or HeatmapParams()
+    users = study.table("users").select("username")
+    if p.user_list():
+        users = users.filter(users.username.isin(p.user_list()))
+    grid = users.cross_join(bins_table(p))
+    vals = _binned(study, p)
+    g = grid.left_join(vals, ["username", "days", "bin"]).select(
+        "username", "days", "bin", "label", value=ibis._.value.fill_null(0).cast("float64"))
+    g = g.left_join(_total_bytes(study, p), "username").drop("username_right")
+    g = g.mutate(total_bytes=g.total_bytes.fill_null(0))
+    split_total = g.value.sum().over(ibis.window(group_by=["username", "days"]))
+    share = ibis.ifelse(split_total > 0, g.value * 100.0 / split_total, 0.0)
+    out = g.mutate(share_pct=share).select(*COLUMNS)
+    return out.order_by([ibis.desc("total_bytes"), "username", "days", "bin"])
+
+
+@analysis("heatmap", HeatmapParams, expr=heatmap_expr)
+def heatmap(study: Study, params: HeatmapParams) -> pd.DataFrame:
+    """Share of each user's bytes or events per local time bin (week or hour of day)."""
+    return frame(heatmap_expr(study, params))[COLUMNS]
