@@ -54,6 +54,7 @@ class Evaluation:
     detections: dict[str, Detection]
     events: int
     devices: dict[int, str]  # devid -> login
+    timezones: dict[int, str] = field(default_factory=dict)
 
     def totals(self) -> pd.DataFrame:
         return self.comparison[self.comparison["device"] == "all"].reset_index(drop=True)
@@ -122,7 +123,7 @@ def evaluate_study(study: Study, params: EvaluationParams | None = None,
     logins = dict(zip(devices["devid"].astype(int), devices["login"], strict=True))
     return Evaluation(params, truth, pd.concat(rows, ignore_index=True),
                       pd.concat(days, ignore_index=True), pd.DataFrame(absence), sweeps, detections,
-                      len(events), logins)
+                      len(events), logins, runner.timezones)
 
 
 def _scored(config: Config, table: pd.DataFrame) -> pd.DataFrame:

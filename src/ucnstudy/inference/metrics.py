@@ -100,3 +100,19 @@ def absence_summary(counts: np.ndarray) -> dict[str, float]:
     return {"periods": int(counts.size), "zero_share": float(np.mean(counts == 0)),
             "median": float(np.median(counts)), "p80": float(np.quantile(counts, 0.8)),
             "max": float(counts.max())}
+
+
+def confusion_segments(pred: Intervals, truth: Intervals, tolerance: int, span: tuple[int, int]
+                       ) -> dict[str, Intervals]:
+    """The TP, FP and FN seconds of one device as interval sets (for timelines)."""
+    from ucnstudy.inference.intervals import union
+
+    pred, truth = pred.clip(*span), truth.clip(*span)
+    sets = (pred, truth, pred.dilate(tolerance), truth.dilate(tolerance))
+    lengths, mask = sweep(*sets)
+    points = np.sort(np.concatenate([x for s in sets for x in (s.starts, s.ends)]))
+    starts, ends = points[:-1], points[1:]
+    in_p, in_g = (mask & P_BIT) > 0, (mask & G_BIT) > 0
+    near_p, near_g = (mask & DP_BIT) > 0, (mask & DG_BIT) > 0
+    kinds = {"TP": (in_p & near_g) | (in_g & near_p), "FP": in_p & ~near_g, "FN": in_g & ~near_p}
+    return {k: union(starts[m & (lengths > 0)], ends[m & (lengths > 0)]) for k, m in kinds.items()}
