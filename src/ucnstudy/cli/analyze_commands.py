@@ -1,0 +1,122 @@
+"""`ucn analyze NAME [params] --format text|csv|json|parquet --out FILE`.
+
+One sub-command per registered analysis; its options are generated from the analysis's
+parameter dataclass (name, type, default and help), so the CLI, the docs and the report stay
+in sync with the library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import sys
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from ucnstudy.analyses import ANALYSES, Analysis
+from ucnstudy.cli.common import console, open_cli_study
+from ucnstudy.errors import UcnError
+
+Format = Literal["text", "csv", "json", "parquet"]
+COMMON = ("format", "out", "limit")
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(name="analyze", no_args_is_help=True,
+                      help="Run one analysis and print or save its table.")
+    for name, entry in sorted(ANALYSES.items()):
+        sub.command(name, help=_help(entry))(_command(entry))
+    app.add_typer(sub, name="analyze")
+
+
+def _help(entry: Analysis) -> str:
+    doc = inspect.getdoc(entry.func) or entry.summary
+    return f"{doc}\n\nSee docs/analyses.md#{entry.name} for the definition and columns."
+
+
+def option_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def _command(entry: Analysis) -> typing.Callable[..., None]:
+    """A Typer command whose signature mirrors the analysis's parameter dataclass."""
+    hints = typing.get_type_hints(entry.params)
+    params, annotations = [], {}
+    for f in dataclasses.fields(entry.params):
+        default = typer.Option(f.default, option_name(f.name), help=f.metadata.get("help", ""))
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=default, annotation=hints[f.name]))
+        annotations[f.name] = hints[f.name]
+    common: list[tuple[str, Any, Any]] = [
+        ("format", Format, typer.Option("text", "--format", "-f", help="output format")),
+        ("out", Path | None, typer.Option(None, "--out", "-o",
+                                          help="write to FILE instead of standard output")),
+        ("limit", int, typer.Option(0, "--limit", help="keep the first N rows (0: all)")),
+    ]
+    for name, annotation, default in common:
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=annotation))
+        annotations[name] = annotation
+
+    def command(**kwargs: Any) -> None:
+        fmt, out, limit = (kwargs.pop(k) for k in COMMON)
+        if fmt == "parquet" and out is None:
+            raise UcnError("--format parquet needs --out FILE")
+        with open_cli_study(read_only=True) as study:
+            df = entry.run(study, entry.params(**kwargs))
+        if limit > 0:
+            df = df.head(limit)
+        write_frame(df, fmt, out, title=entry.name)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = annotations
+    command.__name__ = entry.name.replace("-", "_")
+    return command
+
+
+def write_frame(df: pd.DataFrame, fmt: str, out: Path | None, title: str = "") -> None:
+    """Write a result table in one of the four formats, to a file or standard output."""
+    if fmt == "parquet":
+        assert out is not None
+        df.to_parquet(out, index=False)
+    elif fmt == "csv":
+        df.to_csv(out if out is not None else sys.stdout, index=False)
+    elif fmt == "json":
+        text = df.to_json(orient="records", date_format="iso", date_unit="us", indent=1)
+        if out is not None:
+            out.write_text(text + "\n", encoding="utf-8")
+        else:
+            sys.stdout.write(text + "\n")
+    elif out is not None:
+        with out.open("w", encoding="utf-8") as fh:
+            Console(file=fh, width=200).print(rich_table(df, title))
+    else:
+        console.print(rich_table(df, title))
+
+
+def rich_table(df: pd.DataFrame, title: str = "") -> RichTable:
+    table = RichTable(title=f"{title} ({len(df):,} rows)" if title else None)
+    numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+               for c in df.columns}
+    for col in df.columns:
+        table.add_column(str(col), justify="right" if numeric[col] else "left", overflow="fold")
+    for row in df.itertuples(index=False):
+        table.add_row(*(_cell(v) for v in row))
+    return table
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 1e15 else f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
