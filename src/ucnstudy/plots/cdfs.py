@@ -17,39 +17,60 @@ from ucnstudy.plots.style import (
     SECOND_TICKS,
     NamedFigure,
     colors,
-    ecdf,
     log_ticks,
     new_figure,
     no_data,
     slug,
 )
 
-IAT_COLUMNS = ("iat_s", "inter_event_s", "gap_s", "delta_s")
 ZOOMS = ((0.0, "All inter-event times"), (MINUTE, "Zoom: gaps ≥ 1 min"), (10 * MINUTE, "Zoom: gaps ≥ 10 min"))
 
 
 def plot_log_ecdf(ax: Axes, values: np.ndarray, *, floor: float = 0.0, label: str | None = None,
-                  color: object = None) -> int:
-    """Plot the ECDF of values >= floor on a log x axis; return how many values were plotted.
+                  color: object = None, weights: np.ndarray | None = None) -> int:
+    """Plot the ECDF of values >= floor on a log x axis; return how many values it covers.
 
-    With floor > 0 the curve is the conditional ECDF of the values at or above the floor, so a
-    zoom spans the whole 0..1 range instead of a sliver near 1.
+    `weights` counts repeated values (a table of distinct values and their counts). With
+    floor > 0 the curve is the conditional ECDF of the values at or above the floor, so a zoom
+    spans the whole 0..1 range instead of a sliver near 1.
     """
-    values = values[np.isfinite(values)]
-    kept = values[values >= floor] if floor > 0 else values
-    if kept.size == 0:
+    weights = np.ones(values.size) if weights is None else np.asarray(weights, dtype=float)
+    finite = np.isfinite(values)
+    values, weights = values[finite], weights[finite]
+    keep = values >= floor if floor > 0 else np.ones(values.size, dtype=bool)
+    if not keep.any():
         no_data(ax)
         return 0
-    x, y = ecdf(kept)
+    x, y = weighted_ecdf(values[keep], weights[keep])
     positive = x > 0
-    ax.step(x[positive], y[positive], where="post", lw=2, label=label, color=color)
-    hi = max(float(x[-1]), floor * 10 if floor > 0 else 1.0)
+    px, py = thin_curve(x[positive], y[positive])
+    ax.step(px, py, where="post", lw=2, label=label, color=color)
+    top = max(float(x[-1]), floor * 10 if floor > 0 else 1.0)
+    hi = next((v for v, _ in SECOND_TICKS if v >= top), top)  # end on a labelled tick
     lo = floor if floor > 0 else max(min(float(x[positive].min()) if positive.any() else 1e-3, 1e-3), 1e-6)
     log_ticks(ax, SECOND_TICKS, axis="x", lo=lo, hi=hi)
     ax.set_xlim(lo, hi)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("CDF")
-    return int(kept.size)
+    return round(float(weights[keep].sum()))
+
+
+def weighted_ecdf(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted values and the share of the total weight at or below each (ends at exactly 1)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    return values[order], cum / cum[-1]
+
+
+def thin_curve(x: np.ndarray, y: np.ndarray, points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~`points` steps, log-spaced in x, keeping the last (highest) y of each bin:
+    the same picture as millions of steps, at a bounded drawing cost and SVG size."""
+    if x.size <= points:
+        return x, y
+    edges = np.geomspace(x[0], x[-1], points)
+    last = np.searchsorted(x, edges, side="right") - 1
+    keep = np.unique(np.concatenate([[0], last[last >= 0], [x.size - 1]]))
+    return x[keep], y[keep]
 
 
 def dns_http_figures(pairs: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
@@ -69,34 +90,32 @@ def dns_http_figures(pairs: pd.DataFrame, params: object = None, ctx: object = N
     return [NamedFigure("dns-http-delay", "DNS to HTTP delay", fig, caption)]
 
 
-def iat_column(frame: pd.DataFrame) -> str:
-    for name in IAT_COLUMNS:
-        if name in frame.columns:
-            return name
-    raise KeyError(f"inter-event table has none of the columns {', '.join(IAT_COLUMNS)}")
-
-
-def inter_event_user_figure(username: str, iat: np.ndarray) -> NamedFigure:
+def inter_event_user_figure(username: str, iat: np.ndarray, counts: np.ndarray) -> NamedFigure:
     """The notebook's triptych: the whole ECDF, then the gaps >= 1 min and >= 10 min."""
     fig, axes = new_figure(1, 3, figsize=(15, 4))
     for ax, (floor, title) in zip(axes[0], ZOOMS, strict=True):
-        n = plot_log_ecdf(ax, iat, floor=floor, color=colors(1)[0])
+        n = plot_log_ecdf(ax, iat, floor=floor, color=colors(1)[0], weights=counts)
         ax.set_title(f"{title} [{n:,} values]")
         ax.set_xlabel("Inter-event time")
-    fig.suptitle(f"Inter-event times [user={username}, events={iat.size + 1:,}]")
+    events = int(counts.sum()) + 1 if counts.size else 0
+    fig.suptitle(f"Inter-event times [user={username}, events={events:,}]")
     return NamedFigure(f"inter-event-{slug(username)}", f"Inter-event times: {username}", fig,
                        f"{username}: ECDF of the gaps between consecutive events, whole range and "
                        "the tails at or above 1 min and 10 min (conditional ECDFs).")
 
 
 def inter_event_figures(iats: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
-    """One overlay of every user's ECDF, then one triptych per focus user."""
-    column = iat_column(iats)
-    by_user = {str(u): g[column].to_numpy(float) for u, g in iats.groupby("username", sort=True)}
+    """One overlay of every user's ECDF, then one triptych per focus user.
+
+    The table holds distinct gaps (iat_s) with their multiplicity (count), as inter-event does.
+    """
+    counts = iats["count"] if "count" in iats.columns else pd.Series(1, index=iats.index)
+    by_user = {str(u): (g["iat_s"].to_numpy(float), counts.loc[g.index].to_numpy(float))
+               for u, g in iats.groupby("username", sort=True)}
     fig, axes = new_figure(1, 1, figsize=(8, 5))
     ax = axes[0, 0]
-    for (user, values), color in zip(by_user.items(), colors(len(by_user)), strict=True):
-        plot_log_ecdf(ax, values, label=user, color=color)
+    for (user, (values, weights)), color in zip(by_user.items(), colors(len(by_user)), strict=True):
+        plot_log_ecdf(ax, values, label=user, color=color, weights=weights)
     if not by_user:
         no_data(ax)
     else:
@@ -108,7 +127,7 @@ def inter_event_figures(iats: pd.DataFrame, params: object = None, ctx: object =
     focus = getattr(ctx, "focus_users", None)
     for user in (focus if focus is not None else list(by_user)):
         if user in by_user:
-            figures.append(inter_event_user_figure(user, by_user[user]))
+            figures.append(inter_event_user_figure(user, *by_user[user]))
     return figures
 
 

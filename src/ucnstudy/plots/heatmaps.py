@@ -82,14 +82,14 @@ def hour_figure(frame: pd.DataFrame, bin_minutes: int, measure: str, days: str) 
 
 
 def heatmap_figures(frame: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
-    """Week view, or one hour-of-day view per day class present in the table."""
+    """Week view, or one hour-of-day view per day class (weekday, weekend, all) in the table."""
     by = str(getattr(params, "by", "week"))
-    bin_minutes = int(getattr(params, "bin", 120 if by == "week" else 60))
-    measure = "Bytes" if str(getattr(params, "measure", "bytes")) == "bytes" else "Events"
+    bin_minutes = int(getattr(params, "bin", 0) or (120 if by == "week" else 60))
+    measure = "Events" if str(getattr(params, "of", "bytes")) == "events" else "Bytes"
     if by == "week":
         return [week_figure(frame, bin_minutes, measure)]
-    day_col = next((c for c in ("days", "day_type", "period") if c in frame.columns), None)
-    if day_col is None:
-        return [hour_figure(frame, bin_minutes, measure, str(getattr(params, "days", "all")))]
-    return [hour_figure(part, bin_minutes, measure, str(days))
-            for days, part in frame.groupby(day_col, sort=False)]
+    if "days" not in frame.columns:
+        return [hour_figure(frame, bin_minutes, measure, "all")]
+    order = {"weekday": 0, "weekend": 1, "all": 2}
+    parts = sorted(frame.groupby("days", sort=False), key=lambda item: order.get(str(item[0]), 3))
+    return [hour_figure(part, bin_minutes, measure, str(days)) for days, part in parts]

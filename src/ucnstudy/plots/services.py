@@ -3,6 +3,7 @@ the context of activities (locations, networks, domains)."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
@@ -58,7 +59,7 @@ def _family_shares(frame: pd.DataFrame, column: str, count: str) -> pd.Series:
 
 def user_agents_figures(uas: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
     count = _count_column(uas)
-    kinds = [c for c in ("browser", "browser_family", "os", "os_family", "device_family") if c in uas.columns]
+    kinds = [c for c in ("browser", "os", "device") if c in uas.columns]
     kinds = kinds or ["req_ua"]
     fig, axes = new_figure(1, len(kinds), figsize=(6 * len(kinds), 5))
     for ax, column in zip(axes[0], kinds, strict=True):
@@ -71,26 +72,29 @@ def user_agents_figures(uas: pd.DataFrame, params: object = None, ctx: object = 
                         "without a User-Agent are a bar of their own.")]
 
 
-def _split_counts(values: pd.Series) -> Counter[str]:
-    """Count the items of list-like or '+'/';'/','-joined cells, once per activity."""
+def _split_counts(values: pd.Series, sep: str) -> Counter[str]:
+    """Count the items of list cells or `sep`-joined cells, once per activity; a trailing
+    request count such as "bbc.co.uk (12)" is dropped from the item."""
     counter: Counter[str] = Counter()
     for cell in values.dropna():
-        items = list(cell) if isinstance(cell, list | tuple | np.ndarray) else \
-            [p for p in str(cell).replace(";", "+").replace(",", "+").split("+")]
-        counter.update({item.strip() for item in items if str(item).strip()})
+        items = list(cell) if isinstance(cell, list | tuple | np.ndarray) else str(cell).split(sep)
+        counter.update({_COUNT_SUFFIX.sub("", str(item)).strip() for item in items} - {""})
     return counter
 
 
-CONTEXT_COLUMNS = (("locations", "Locations"), ("asnames", "Networks (AS)"), ("domains", "Top domains"))
+_COUNT_SUFFIX = re.compile(r"\s*\(\d+\)$")
+# (column, panel title, separator of the joined cell), as activity-context writes them
+CONTEXT_COLUMNS = (("locations", "Locations", ";"), ("networks", "Networks (AS)", ";"),
+                   ("top_domains", "Top domains", ","))
 
 
 def activity_context_figures(ctx_table: pd.DataFrame, params: object = None,
                              ctx: object = None) -> list[NamedFigure]:
-    present = [(c, t) for c, t in CONTEXT_COLUMNS if c in ctx_table.columns]
+    present = [(c, t, sep) for c, t, sep in CONTEXT_COLUMNS if c in ctx_table.columns]
     fig, axes = new_figure(1, max(len(present), 1), figsize=(6 * max(len(present), 1), 5))
     total = max(len(ctx_table), 1)
-    for ax, (column, title) in zip(axes[0], present, strict=False):
-        counts = _split_counts(ctx_table[column]).most_common(TOP_BARS)
+    for ax, (column, title, sep) in zip(axes[0], present, strict=False):
+        counts = _split_counts(ctx_table[column], sep).most_common(TOP_BARS)
         _hbars(ax, [k[:40] for k, _ in counts], np.array([100.0 * v / total for _, v in counts]),
                "Share of activities (%)", title)
     if not present:

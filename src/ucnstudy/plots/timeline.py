@@ -2,8 +2,9 @@
 and colour per personal device, for device-traffic seconds, DNS responses, HTTP requests and
 user HTTP requests (user_url).
 
-A study has millions of device-traffic seconds; points are first reduced to one per plot pixel
-per device (identical picture, bounded cost) and drawn rasterized so the SVG stays small.
+The timeline analysis counts events per local minute; those minutes are further reduced to one
+point per plot cell per device (the same picture at a bounded cost) and drawn rasterized, so
+that the SVG stays small for months of data.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 from ucnstudy.plots.style import MARKERS, NamedFigure, colors, new_figure, no_data, slug
 
 KINDS = (
-    ("devicetraffic", "Device traffic (seconds with packets)"),
+    ("traffic", "Device traffic (seconds with packets)"),
     ("dns", "DNS responses"),
     ("http", "HTTP requests"),
     ("user_http", "User HTTP requests (user_url)"),
@@ -24,10 +25,9 @@ PIXELS_X, PIXELS_Y = 1500, 300  # reduction grid: finer than the rendered figure
 
 
 def local_times(frame: pd.DataFrame) -> pd.Series:
-    """The local wall-clock time of each event, from `local_ts` or `local_date` + `hour`."""
-    if "local_ts" in frame.columns:
-        return pd.to_datetime(frame["local_ts"])
-    return pd.to_datetime(frame["local_date"]) + pd.to_timedelta(frame["hour"].astype(float), unit="h")
+    """The local wall-clock minute of each row (timeline gives local_date, hour and minute)."""
+    return (pd.to_datetime(frame["local_date"]) + pd.to_timedelta(frame["hour"].astype("int64"), unit="h")
+            + pd.to_timedelta(frame["minute"].astype("int64"), unit="m"))
 
 
 def reduce_points(x: np.ndarray, y: np.ndarray, x_span: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -44,8 +44,11 @@ def reduce_points(x: np.ndarray, y: np.ndarray, x_span: tuple[float, float]) -> 
 def timeline_user_figure(username: str, events: pd.DataFrame) -> NamedFigure:
     times = local_times(events)
     x_all = mdates.date2num(times.to_numpy())
-    hours = (times.dt.hour + times.dt.minute / 60.0 + times.dt.second / 3600.0).to_numpy(float)
+    hours = (times.dt.hour + times.dt.minute / 60.0).to_numpy(float)
+    counts = events["events"].to_numpy(float) if "events" in events.columns else np.ones(len(events))
     span = (float(x_all.min()), float(x_all.max())) if x_all.size else (0.0, 1.0)
+    platforms = events.drop_duplicates("login").set_index("login")["platform"] \
+        if "platform" in events.columns else pd.Series(dtype=object)
     devices = sorted(events["login"].astype(str).unique())
     palette = colors(len(devices))
     fig, axes = new_figure(4, 1, figsize=(12, 10), sharex=True)
@@ -55,7 +58,8 @@ def timeline_user_figure(username: str, events: pd.DataFrame) -> NamedFigure:
             mask = of_kind & (events["login"].astype(str) == device).to_numpy()
             x, y = reduce_points(x_all[mask], hours[mask], span)
             ax.scatter(x, y, s=6, marker=MARKERS[i % len(MARKERS)], color=palette[i],
-                       label=f"{device} ({int(mask.sum()):,})", rasterized=True, linewidths=0.8)
+                       label=f"{device} [{platforms.get(device, '')}] ({int(counts[mask].sum()):,})",
+                       rasterized=True, linewidths=0.8)
         if not of_kind.any():
             ax.text(0.5, 0.5, "no events", ha="center", va="center", transform=ax.transAxes, color="0.4")
         else:

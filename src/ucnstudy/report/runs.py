@@ -46,7 +46,7 @@ PLANNED_RUNS: tuple[Run, ...] = (
     Run("heatmap-week", "heatmap", "Weekly heatmap of bytes", {"by": "week", "bin": 120}),
     Run("heatmap-hour", "heatmap", "Hour-of-day heatmaps of bytes", {"by": "hour", "bin": 60}),
     Run("heatmap-hour-events", "heatmap", "Hour-of-day heatmaps of user events",
-        {"by": "hour", "bin": 60, "measure": "events"}),
+        {"by": "hour", "bin": 60, "of": "events"}),
     Run("activities", "activities", "Activities"),
     Run("activity-stats", "activities", "Activity statistics per user", {"stats": True}, figures=False),
     Run("activity-context", "activity-context", "Activity context"),
