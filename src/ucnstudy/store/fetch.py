@@ -62,8 +62,11 @@ def copy_batches(conn: Any, query: str, schema: pa.Schema) -> Iterator[pa.Record
         cur.execute("SET DateStyle = 'ISO'")
         cur.execute("SET extra_float_digits = 3")
         with cur.copy(outer) as copy:
+            stream = _CopyStream(iter(copy))
+            if stream.empty():
+                return  # pyarrow refuses an empty CSV; an empty result has no batches
             reader = pacsv.open_csv(
-                _CopyStream(iter(copy)),
+                stream,
                 read_options=pacsv.ReadOptions(column_names=list(csv_types), block_size=_BLOCK),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
@@ -122,6 +125,15 @@ class _CopyStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def empty(self) -> bool:
+        """True when the COPY produced no data at all (peeks at the first chunk)."""
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return True
+            self._pending = memoryview(bytes(chunk))
+        return False
 
     def readinto(self, buffer: Any) -> int:
         """Fill the whole buffer (pyarrow makes one batch per read), short only at the end."""
