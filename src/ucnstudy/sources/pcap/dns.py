@@ -1,0 +1,108 @@
+"""A small DNS message parser: header, first question, and every answer record, aligned.
+
+ans_addr holds the address for A/AAAA records and the target name for the record types that
+point to a name (CNAME, NS, PTR, DNAME, MX, SRV, SVCB/HTTPS, SOA's primary server); it is
+NULL for other types (TXT, ...), so the four answer arrays always have the same length (bug 11).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass
+
+A, NS, CNAME, SOA, PTR, MX, AAAA, SRV, DNAME, SVCB, HTTPS = 1, 2, 5, 6, 12, 15, 28, 33, 39, 64, 65
+NAME_AT = {NS: 0, CNAME: 0, PTR: 0, DNAME: 0, SOA: 0, MX: 2, SRV: 6, SVCB: 2, HTTPS: 2}
+
+
+class DnsError(ValueError):
+    """The bytes are not a well-formed DNS message."""
+
+
+@dataclass
+class Answer:
+    rtype: int
+    name: str
+    addr: str | None
+    ttl: int
+
+
+@dataclass
+class Message:
+    ident: int
+    is_response: bool
+    query: str | None
+    query_type: int | None
+    answers: list[Answer]
+
+
+def read_name(msg: bytes, pos: int) -> tuple[str, int]:
+    """A possibly compressed name at pos: (lower-case name without trailing dot, next pos)."""
+    labels: list[str] = []
+    end = -1
+    jumps = 0
+    while True:
+        if pos >= len(msg):
+            raise DnsError("name runs past the end of the message")
+        length = msg[pos]
+        if length == 0:
+            pos += 1
+            break
+        if length & 0xC0 == 0xC0:
+            if pos + 1 >= len(msg):
+                raise DnsError("truncated compression pointer")
+            if end < 0:
+                end = pos + 2
+            jumps += 1
+            if jumps > 64:
+                raise DnsError("compression pointer loop")
+            pos = ((length & 0x3F) << 8) | msg[pos + 1]
+            continue
+        if length & 0xC0:
+            raise DnsError(f"unsupported label type 0x{length:02x}")
+        label = msg[pos + 1:pos + 1 + length]
+        if len(label) < length:
+            raise DnsError("label runs past the end of the message")
+        labels.append(label.decode("ascii", "backslashreplace").lower())
+        pos += 1 + length
+    return ".".join(labels), (end if end >= 0 else pos)
+
+
+def parse(msg: bytes) -> Message:
+    """Parse a DNS message; raise DnsError when it is malformed."""
+    if len(msg) < 12:
+        raise DnsError(f"message of {len(msg)} bytes is shorter than the 12-byte header")
+    ident, flags, qdcount, ancount = struct.unpack_from("!HHHH", msg, 0)
+    pos = 12
+    query = qtype = None
+    for i in range(qdcount):
+        name, pos = read_name(msg, pos)
+        if pos + 4 > len(msg):
+            raise DnsError("truncated question")
+        if i == 0:
+            query, qtype = name, struct.unpack_from("!H", msg, pos)[0]
+        pos += 4
+    answers = []
+    for _ in range(ancount):
+        answer, pos = _record(msg, pos)
+        answers.append(answer)
+    return Message(ident, bool(flags & 0x8000), query, qtype, answers)
+
+
+def _record(msg: bytes, pos: int) -> tuple[Answer, int]:
+    name, pos = read_name(msg, pos)
+    if pos + 10 > len(msg):
+        raise DnsError("truncated resource record header")
+    rtype, _, ttl, rdlen = struct.unpack_from("!HHiH", msg, pos)
+    pos += 10
+    rdata_end = pos + rdlen
+    if rdata_end > len(msg):
+        raise DnsError("resource record data runs past the end of the message")
+    addr: str | None = None
+    if rtype == A and rdlen == 4:
+        addr = str(ipaddress.IPv4Address(msg[pos:rdata_end]))
+    elif rtype == AAAA and rdlen == 16:
+        addr = str(ipaddress.IPv6Address(msg[pos:rdata_end]))
+    elif rtype in NAME_AT and rdlen > NAME_AT[rtype]:
+        addr, _ = read_name(msg, pos + NAME_AT[rtype])
+    return Answer(rtype, name, addr, max(ttl, 0)), rdata_end

@@ -1,0 +1,136 @@
+"""From aggregated arrays and parsed events to Arrow tables in the canonical schema."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from ucnstudy.enrich.services import service_names
+from ucnstudy.schema import TABLES
+from ucnstudy.sources.flowid import flowid
+from ucnstudy.sources.pcap.decode import address_text
+from ucnstudy.sources.pcap.flows import KEYS, FlowRows, key_hash
+from ucnstudy.sources.pcap.payloads import DnsEvent, Five, HttpEvent
+
+_FLOWIDS: dict[Five, str] = {}
+
+
+def timestamps(us: np.ndarray | list[int | None]) -> pa.Array:
+    if isinstance(us, np.ndarray):
+        return pa.array(us.astype(np.int64).view("datetime64[us]"))
+    return pa.array(us, pa.int64()).cast(pa.timestamp("us"))
+
+
+def texts(hi: np.ndarray, lo: np.ndarray) -> pa.Array:
+    """Text addresses, converting each distinct address once."""
+    if not len(hi):
+        return pa.array([], pa.string())
+    pairs, inverse = np.unique(np.stack([hi.astype(np.uint64), lo.astype(np.uint64)], axis=1),
+                               axis=0, return_inverse=True)
+    names = np.array([address_text(h, low) for h, low in pairs.tolist()], dtype=object)
+    return pa.array(names[inverse.ravel()], pa.string())
+
+
+def five_text(five: Five) -> tuple[str, str, int, int, int]:
+    """(srcip, dstip, proto, srcport, dstport) of a device-oriented tuple."""
+    return address_text(five[0], five[1]), address_text(five[2], five[3]), five[4], five[5], five[6]
+
+
+def flow_id(five: Five) -> str:
+    found = _FLOWIDS.get(five)
+    if found is None:
+        found = flowid(*five_text(five))
+        if len(_FLOWIDS) > 500_000:
+            _FLOWIDS.clear()
+        _FLOWIDS[five] = found
+    return found
+
+
+def tuple_columns(cols: dict[str, np.ndarray]) -> dict[str, pa.Array]:
+    """srcip, dstip, proto, srcport, dstport, flowid and service of oriented tuple columns."""
+    h = key_hash(cols)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    fives = [tuple(int(cols[k][i]) for k in KEYS) for i in first.tolist()]
+    ids = np.array([flow_id(f) for f in fives], dtype=object)[inverse.ravel()]
+    proto = pa.array(cols["proto"].astype(np.int32))
+    dstport = pa.array(cols["remote_port"].astype(np.int32))
+    return {
+        "srcip": texts(cols["local_hi"], cols["local_lo"]),
+        "dstip": texts(cols["remote_hi"], cols["remote_lo"]),
+        "proto": proto, "srcport": pa.array(cols["local_port"].astype(np.int32)), "dstport": dstport,
+        "flowid": pa.array(ids, pa.string()), "service": service_names(dstport, proto),
+    }
+
+
+def counter_columns(table: pa.Table | dict[str, np.ndarray]) -> dict[str, pa.Array]:
+    return {c: pa.array(np.asarray(table[c], np.int64))
+            for c in ("packets_in", "bytes_in", "packets_out", "bytes_out")}
+
+
+def _const(value: object, n: int, type_: pa.DataType) -> pa.Array:
+    return pa.array([value] * n, type_)
+
+
+def devicetraffic(devid: int, table: pa.Table) -> pa.Table:
+    n = table.num_rows
+    cols = {"devid": _const(devid, n, pa.int64()), "ts": timestamps(table["win"].to_numpy()),
+            **counter_columns(table)}
+    return pa.table(cols)
+
+
+def apptraffic(devid: int, table: pa.Table) -> pa.Table:
+    keys = {k: table[k].to_numpy() for k in KEYS}
+    cols = {"devid": _const(devid, table.num_rows, pa.int64()), "ts": timestamps(table["win"].to_numpy()),
+            **tuple_columns(keys), **counter_columns(table)}
+    return pa.table(cols)
+
+
+def flows(devid: int, rows: FlowRows, names: list[str | None]) -> pa.Table:
+    c = rows.cols
+    cols = {"devid": _const(devid, len(rows), pa.int64()), "startts": timestamps(c["start"]),
+            "endts": timestamps(c["end"]), **tuple_columns(c), **counter_columns(c),
+            "server_name": pa.array(names, pa.string())}
+    return pa.table(cols)
+
+
+def dnsreqs(devid: int, events: list[DnsEvent]) -> pa.Table:
+    rows = []
+    for ev in events:
+        src, dst, proto, sport, dport = five_text(ev.five)
+        m = ev.message
+        rows.append({
+            "devid": devid, "ts": ev.ts_us, "query_ts": ev.query_us, "srcip": src, "dstip": dst,
+            "proto": proto, "srcport": sport, "dstport": dport, "flowid": flow_id(ev.five),
+            "query": m.query, "query_type": m.query_type,
+            "ans_type": [a.rtype for a in m.answers], "ans_name": [a.name for a in m.answers],
+            "ans_addr": [a.addr for a in m.answers], "ans_ttl": [a.ttl for a in m.answers],
+        })
+    return _typed("dnsreqs", rows, ("ts", "query_ts"))
+
+
+def httpreqs(devid: int, events: list[HttpEvent]) -> pa.Table:
+    rows = []
+    for ev in events:
+        src, dst, proto, sport, dport = five_text(ev.five)
+        r = ev.request
+        rows.append({
+            "devid": devid, "source": "pcap", "ts": r.ts_us, "req_method": r.method, "req_url": r.url,
+            "req_url_host": r.host, "req_url_path": r.path, "req_ua": r.user_agent,
+            "req_referer": r.referer, "res_status_code": r.status, "res_size": r.size,
+            "res_mimetype": r.mimetype, "srcip": src, "dstip": dst, "proto": proto, "srcport": sport,
+            "dstport": dport, "flowid": flow_id(ev.five),
+        })
+    return _typed("httpreqs", rows, ("ts",))
+
+
+def _typed(name: str, rows: list[dict[str, object]], time_columns: tuple[str, ...]) -> pa.Table:
+    """Rows as an Arrow table with the canonical types of the columns they fill."""
+    schema = TABLES[name].arrow_schema()
+    columns = {}
+    for column in rows[0]:
+        values = [row[column] for row in rows]
+        if column in time_columns:
+            columns[column] = timestamps(values)  # type: ignore[arg-type]
+        else:
+            columns[column] = pa.array(values, schema.field(column).type)
+    return pa.table(columns)
