@@ -87,7 +87,8 @@ def original_pairing(study: Study) -> pd.DataFrame:
 
     DNS responses in time order each take the first HTTP request to the same host at or
     after them that no earlier response took; the pair is kept when the delay is within the
-    first TTL (or there is none), and a rejected response takes nothing. Not window logic:
+    first TTL (or there is none), and a rejected response takes nothing. Responses at the same
+    instant are walked smaller TTL first (no TTL first). Not window logic:
     which requests remain depends on earlier acceptances, a sequential recurrence. The
     notebook's cross-host slip (after rewinding by time the head could be another host's
     request) is a defect and is not reproduced; benchmarks/original_notebook.py has it.
@@ -97,7 +98,9 @@ def original_pairing(study: Study) -> pd.DataFrame:
     http = study.table("httpreqs")
     reqs = frame(http.filter(http.req_url_host.notnull())
                  .select("devid", "ts", host=http.req_url_host))
-    resp = resp.sort_values(["devid", "query", "ts"], kind="stable").reset_index(drop=True)
+    # responses at the same instant: the smaller TTL first, so the walk is deterministic
+    resp = resp.sort_values(["devid", "query", "ts", "ttl_us"], kind="stable",
+                            na_position="first").reset_index(drop=True)
     reqs = reqs.sort_values(["devid", "host", "ts"], kind="stable")
     groups = {k: g["ts"].to_numpy() for k, g in reqs.groupby(["devid", "host"], sort=False)}
     matched = np.full(len(resp), np.datetime64("NaT"), dtype="datetime64[us]")
