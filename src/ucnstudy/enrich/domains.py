@@ -31,7 +31,7 @@ def _psl_version(text: str) -> str:
 
 @cache
 def _psl() -> PublicSuffixList:
-    return PublicSuffixList(_psl_text().splitlines(), only_icann=True)
+    return PublicSuffixList(_psl_text().splitlines(), only_icann=True, accept_unknown=False)
 
 
 @cache
@@ -60,8 +60,9 @@ def split_host(host: str | None) -> tuple[str | None, str | None]:
     """(registrable domain, public suffix) of a host name.
 
     Both are None for IP addresses and empty names. A single label ("localhost") or a name that
-    is itself a public suffix ("co.uk") has a suffix but no registrable domain. Unknown TLDs
-    follow the PSL's default rule "*": the last label is the suffix.
+    is itself a public suffix ("co.uk") has a suffix but no registrable domain. A name under a
+    TLD that the list does not know ("version.bind", "printer.local", "localhost") has neither:
+    the PSL's default rule "*" would invent domains for internal names.
     """
     name = normalise_host(host)
     if name is None or is_ip_address(name) or ".." in name:

@@ -1,0 +1,103 @@
+"""Zeek conn, dns, http and ssl logs (TSV or JSON, plain or gzip) into the study.
+
+`import_zeek(study, paths)` is the whole pipeline: expand directories, import each log file as
+one atomic, idempotent load (records attributed to devices through the leases), give flows the
+server names that ssl (SNI) and http (Host) logs carry, then enrich the study.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+
+import pyarrow as pa
+
+from ucnstudy.errors import InputError
+from ucnstudy.sources.base import IngestContext, ingest
+from ucnstudy.sources.leases import Leases
+from ucnstudy.sources.zeek import tables
+from ucnstudy.sources.zeek.names import apply_server_names
+from ucnstudy.sources.zeek.reader import FIELDS, Record, ZeekReader, log_type_of_name
+from ucnstudy.store import ImportResult, Study
+
+KIND = "zeek"
+CHUNK_RECORDS = 50_000
+# ssl and http first: the server names they carry are applied after every file is in.
+ORDER = {"ssl": 0, "http": 1, "dns": 2, "conn": 3}
+
+
+def log_files(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Files to import: the given files, and the conn/dns/http/ssl logs inside given directories."""
+    found = []
+    for path in map(os.fspath, paths):
+        if os.path.isdir(path):
+            names = sorted(n for n in os.listdir(path) if log_type_of_name(n))
+            found.extend(os.path.join(path, n) for n in names)
+        elif os.path.exists(path):
+            found.append(path)
+        else:
+            raise InputError(path, "no such file or directory")
+    return sorted(found, key=lambda p: (ORDER.get(log_type_of_name(p) or "", 4), p))
+
+
+def parse_zeek(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
+    """The ingest parser of one log file; server names are collected in ctx.options['names']."""
+    leases = ctx.options.get("leases")
+    if not isinstance(leases, Leases):
+        leases = Leases.of_study(ctx.study)
+    names: list[pa.Table] = ctx.options.setdefault("names", [])  # type: ignore[assignment]
+    reader = ZeekReader(path, ctx.problem)
+    unknown: Counter[str] = Counter()
+    batch: list[Record] = []
+    for _number, record in reader.records():
+        batch.append(record)
+        if len(batch) >= CHUNK_RECORDS:
+            yield from _rows(reader.log_type or "", batch, leases, unknown, names)
+            ctx.advance(len(batch))
+            batch = []
+    if batch:
+        yield from _rows(reader.log_type or "", batch, leases, unknown, names)
+        ctx.advance(len(batch))
+    if unknown:
+        top = ", ".join(f"{pair} ({n})" for pair, n in unknown.most_common(3))
+        ctx.problems.append(
+            f"{path}: {sum(unknown.values())} {reader.log_type} records between addresses that no device "
+            f"lease covers at that time were not loaded: {top}{' ...' if len(unknown) > 3 else ''}")
+
+
+def _rows(log_type: str, batch: list[Record], leases: Leases, unknown: Counter[str],
+          names: list[pa.Table]) -> Iterator[tuple[str, pa.Table]]:
+    oriented = tables.orient(batch, leases, unknown)
+    if not oriented.records:
+        return
+    if log_type == "conn":
+        yield "flows", tables.conn_rows(oriented)
+    elif log_type == "dns":
+        yield "dnsreqs", tables.dns_rows(oriented)
+    elif log_type == "http":
+        names.append(tables.server_names(oriented, "host", priority=1))
+        yield "httpreqs", tables.http_rows(oriented)
+    elif log_type == "ssl":
+        names.append(tables.server_names(oriented, "server_name", priority=0))
+
+
+def import_zeek(study: Study, paths: Iterable[str | os.PathLike[str]], *, strict: bool = False,
+                on_progress: Callable[[int], None] | None = None, enrich: bool = True) -> list[ImportResult]:
+    """Import Zeek logs (files or directories); one atomic, idempotent load per file."""
+    from ucnstudy.enrich import enrich_study
+
+    files = log_files(paths)
+    study.create_schema()
+    options: dict[str, object] = {"leases": Leases.of_study(study), "names": []}
+    results = ingest(study, KIND, files, parse_zeek, strict=strict, options=options,
+                     on_progress=on_progress)
+    names = [t for t in options["names"] if t.num_rows]  # type: ignore[attr-defined]
+    if names:
+        apply_server_names(study, pa.concat_tables(names).cast(tables.NAME_SCHEMA))
+    if enrich and any(not r.skipped for r in results):
+        enrich_study(study)
+    return results
+
+
+__all__ = ["FIELDS", "KIND", "import_zeek", "log_files", "parse_zeek"]
