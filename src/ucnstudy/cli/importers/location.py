@@ -9,6 +9,7 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.location import KIND, LocationOptions, location_parser
 
 
@@ -38,5 +39,7 @@ def import_location(
     """Load places (and optionally movements) of a location history as `locations` intervals."""
     opts = LocationOptions(movements=movements, stay_radius_m=stay_radius, stay_min_s=stay_minutes * 60)
     with open_cli_study() as study:
+        study.create_schema()
+        IngestContext(study).device_id(device.lower())  # an unknown device fails before any file
         import_with_progress(study, KIND, files, location_parser(fmt.value, device.lower(), opts),
                              unit="records", strict=strict)

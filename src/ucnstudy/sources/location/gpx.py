@@ -81,7 +81,7 @@ def _read(path: str, ctx: IngestContext) -> list[_Item]:
             for chunk in iter(lambda: f.read(CHUNK), b""):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
-    except (expat.ExpatError, ValueError) as exc:
+    except (expat.ExpatError, ValueError, LookupError) as exc:
         line = getattr(exc, "lineno", None) or parser.CurrentLineNumber
         if collector.root != "gpx":
             raise InputError(path, f"not a GPX file: {exc}", line=line) from None
