@@ -133,13 +133,19 @@ def as_json(result: Evaluation) -> dict:
 
 
 def print_text(result: Evaluation, out: object = None) -> None:
-    con = out or console
+    from rich.console import Console
+
+    con = out or Console(width=max(console.width, 130))  # the table must not be truncated
     totals = result.totals().merge(result.absence, on="config")
     table = Table(title=f"Per-second detection of user activity (tolerance {result.params.tolerance} s, "
                         f"{len(result.truth)} devices with ground truth, "
                         f"{sum(iv.total for iv in result.truth.values()):,} true seconds)")
-    for col in ("config", "precision", "recall", "F1", "TP", "FP", "FN", "absence: zero share"):
-        table.add_column(col, justify="left" if col == "config" else "right", no_wrap=col == "config")
+    width = int(totals["config"].str.len().max())
+    for col in ("config", "precision", "recall", "F1", "TP", "FP", "FN", "absent=0"):
+        if col == "config":
+            table.add_column(col, no_wrap=True, min_width=width)
+        else:
+            table.add_column(col, justify="right")
     for _, r in totals.iterrows():
         table.add_row(r["config"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
                       f"{r['tp']:,}", f"{r['fp']:,}", f"{r['fn']:,}", f"{r['zero_share']:.2f}")

@@ -94,9 +94,10 @@ def load_devices(study: Study) -> pd.DataFrame:
 
         ud = study.table("user_devices").to_pandas()
         users = study.table("users").select("id", "country", "timezone").to_pandas()
-        users["tz"] = [timezone_of(c, z) for c, z in zip(users["country"], users["timezone"], strict=True)]
+        users["tz"] = [timezone_of(c if isinstance(c, str) else None, z if isinstance(z, str) else None)
+                       for c, z in zip(users["country"], users["timezone"], strict=True)]
         link = ud.merge(users, left_on="user_id", right_on="id").sort_values("user_id")
         first = link.drop_duplicates("device_id").set_index("device_id")["tz"]
-        tz = dev["devid"].map(first).fillna("UTC")
+        tz = pd.Series([first.get(d, "UTC") for d in dev["devid"]], index=dev.index)
     dev["tz"] = tz
     return dev.sort_values("devid").reset_index(drop=True)

@@ -74,7 +74,7 @@ def event_features(events: pd.DataFrame, devtypes: Mapping[int, str] | None = No
     by_pair = ev.groupby(["devid", "host"], sort=False)["ts"].diff()
     new_host = (by_pair.isna() | (by_pair > window)).to_numpy()
     around, new_around = _window_counts(dev, ts, new_host, window)
-    dtype = pd.Series(dev).map(devtypes or {}).fillna("")
+    dtype = [(devtypes or {}).get(int(d), "") for d in dev]
     return pd.DataFrame({
         "beacon": b["score"].reindex(pair).to_numpy(),
         "periodic": ~PeriodicityFilter().keep(ev),
