@@ -51,7 +51,7 @@ def labelled_instants(study: Study, p: ActivityDefinition) -> ir.Table:
     w = ibis.window(group_by="username", order_by="ts")
     prev = instants.ts.lag().over(w)
     starts = prev.isnull() | (elapsed_us(instants.ts, prev) > micros(p.gap))
-    flagged = instants.mutate(new=starts.cast("int64"))
+    flagged = instants.mutate(new=ibis.ifelse(starts, 1, 0).cast("int64"))  # no bool->int on PG
     running = ibis.window(group_by="username", order_by="ts", preceding=None, following=0)
     return flagged.mutate(activity=flagged.new.sum().over(running)).drop("new")
 
@@ -69,8 +69,9 @@ def activity_table(study: Study, p: ActivityDefinition) -> ir.Table:
 def activities_expr(study: Study, p: ActivityDefinition) -> ir.Table:
     """The portable expression: username, activity, start, end, duration_s, events."""
     acts = activity_table(study, p)
-    return acts.select("username", "activity", "start", "end",
-                       duration_s=us_to_s(acts.duration_us), events=acts.events.cast("int64"))
+    out = acts.select("username", "activity", "start", "end",
+                      duration_s=us_to_s(acts.duration_us), events=acts.events.cast("int64"))
+    return out.order_by(["username", "start"])
 
 
 def activity_events(study: Study, p: ActivityDefinition) -> ir.Table:

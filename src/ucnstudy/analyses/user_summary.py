@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -50,8 +51,8 @@ def user_summary_expr(study: Study, p: UserSummaryParams | None = None) -> ir.Ta
     p = p or UserSummaryParams()
     links = user_devices(study, include_shared=True)
     counts = links.group_by("username").agg(
-        devices_personal=(~links.shared).cast("int64").sum(),
-        devices_shared=links.shared.cast("int64").sum())
+        devices_personal=ibis.ifelse(links.shared, 0, 1).cast("int64").sum(),
+        devices_shared=ibis.ifelse(links.shared, 1, 0).cast("int64").sum())
     counted = links if p.include_shared else links.filter(~links.shared)
     per = _per_device(study)
     j = counted.join(per, "devid")
