@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from inference_scenario import load_scenario, scenario
 
+from inference_scenario import load_scenario, scenario
 from ucnstudy import open_study
 from ucnstudy.cli import main
 from ucnstudy.inference.configs import original_configs

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inference_scenario import scenario
 
+from inference_scenario import scenario
 from ucnstudy.inference.data import normalise_events
 from ucnstudy.inference.detectors import ActivityDetector, WindowDetector
 from ucnstudy.inference.groundtruth import GroundTruthParams, build_ground_truth
@@ -18,7 +20,7 @@ def reference_activities(secs: list[int], gap: int, min_events: int, min_duratio
                          ) -> set[int]:
     s = sorted(secs)
     runs, cur = [], [s[0]] if s else []
-    for a, b in zip(s, s[1:], strict=False):
+    for a, b in itertools.pairwise(s):
         if b - a > gap:
             runs.append(cur)
             cur = []
@@ -57,7 +59,7 @@ def reference_ground_truth(fg: pd.DataFrame, io: pd.DataFrame, p: GroundTruthPar
     for t in io[io["devid"] == dev]["ts"]:
         out |= set(range(int(t), int(t) + p.io_window))
     secs = sorted(out)
-    for a, b in zip(secs, secs[1:], strict=False):  # merge gaps <= tolerance
+    for a, b in itertools.pairwise(secs):  # merge gaps <= tolerance
         if 1 < b - a <= p.merge_tolerance + 1:
             out |= set(range(a, b))
     return out

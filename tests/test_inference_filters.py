@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 
 import numpy as np
@@ -101,7 +102,7 @@ def reference_round(x: float) -> float:
     if x <= 5:
         return float(int(x + 0.5))
     grid = list(ORIGINAL_GRID)
-    for lo, hi in zip(grid, grid[1:], strict=False):
+    for lo, hi in itertools.pairwise(grid):
         if x <= (lo + hi) / 2:
             return float(lo)
     return float(grid[-1])
@@ -124,7 +125,7 @@ def reference_periodicity(ts: list[float], f: PeriodicityFilter) -> list[bool]:
     alive = list(range(len(ts)))
     while len(alive) >= 3:
         t = [ts[i] for i in alive]
-        r = [reference_round(b - a) for a, b in zip(t, t[1:], strict=False)]
+        r = [reference_round(b - a) for a, b in itertools.pairwise(t)]
         srt = sorted(r)
         gap = next(v for v in srt if sum(1 for x in r if x <= v) / len(r) > f.gap_quantile)
         groups, cur = [], [0]
@@ -193,7 +194,7 @@ def reference_beacon(ts: list[float], sizes: list[float] | None) -> float:
         disp = (madm / q2) if q2 > 0 else (1.0 if madm > 0 else 0.0)
         return 1 - min(abs(skew), 1), 1 - min(max(disp, 0), 1), q2
 
-    iats = [b - a for a, b in zip(ts, ts[1:], strict=False)]
+    iats = [b - a for a, b in itertools.pairwise(ts)]
     s1, s2, med = robust(iats)
     coverage = 1.0 if med <= 0 else min(len(ts) / ((ts[-1] - ts[0]) / med), 1.0)
     timing = (s1 + s2 + coverage) / 3
