@@ -96,9 +96,17 @@ def write_frame(df: pd.DataFrame, fmt: str, out: Path | None, title: str = "") -
             sys.stdout.write(text + "\n")
     elif out is not None:
         with out.open("w", encoding="utf-8") as fh:
-            Console(file=fh, width=200).print(rich_table(df, title))
-    else:
+            Console(file=fh, width=natural_width(df)).print(rich_table(df, title))
+    elif console.is_terminal:
         console.print(rich_table(df, title))
+    else:  # a pipe: no folding, one line per row
+        Console(file=sys.stdout, width=natural_width(df)).print(rich_table(df, title))
+
+
+def natural_width(df: pd.DataFrame) -> int:
+    """Characters a table needs to show every cell unfolded."""
+    widths = [max([len(str(c)), *(len(_cell(v)) for v in df[c].head(1000))]) for c in df.columns]
+    return max(80, sum(w + 3 for w in widths) + 1)
 
 
 def rich_table(df: pd.DataFrame, title: str = "") -> RichTable:
