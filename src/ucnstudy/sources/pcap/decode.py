@@ -28,6 +28,7 @@ class Packets:
     """Decoded header fields of the packets of one block (arrays of equal length)."""
 
     buf: np.ndarray  # uint8, the block bytes plus PAD zeros
+    raw: bytes  # the same bytes, for cheap payload slices
     number: np.ndarray  # 1-based packet number in the capture
     ts_us: np.ndarray
     is_ip: np.ndarray  # bool
@@ -50,7 +51,7 @@ class Packets:
 
     def payload(self, i: int) -> bytes:
         start = int(self.pl_off[i])
-        return self.buf[start:start + int(self.pl_len[i])].tobytes()
+        return self.raw[start:start + int(self.pl_len[i])]
 
 
 def _gather(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
@@ -104,7 +105,8 @@ def _link_layer(buf: np.ndarray, blk: Block) -> tuple[np.ndarray, np.ndarray]:
 
 def decode(blk: Block) -> Packets:
     """Header fields of every packet in the block."""
-    buf = np.frombuffer(blk.raw + bytes(PAD), np.uint8)
+    raw = blk.raw + bytes(PAD)
+    buf = np.frombuffer(raw, np.uint8)
     n = len(blk)
     cap_end = blk.offset + blk.caplen
     l3, netproto = _link_layer(buf, blk)
@@ -131,7 +133,7 @@ def decode(blk: Block) -> Packets:
     pl_off = l4 + doff
     pl_len = np.where(has_ports, np.maximum(ip_end - pl_off, 0), 0)
     return Packets(
-        buf=buf, number=blk.first_number + np.arange(n, dtype=np.int64), ts_us=blk.ts_us,
+        buf=buf, raw=raw, number=blk.first_number + np.arange(n, dtype=np.int64), ts_us=blk.ts_us,
         is_ip=v4 | v6, ip_len=np.where(v4 | v6, ip_len, 0), proto=np.where(v4 | v6, proto, -1),
         src_hi=src_hi, src_lo=src_lo, dst_hi=dst_hi, dst_lo=dst_lo, has_ports=has_ports,
         sport=np.where(has_ports, ports[:, 0], 0), dport=np.where(has_ports, ports[:, 1], 0),

@@ -111,11 +111,14 @@ class AddressTally:
 
     @staticmethod
     def _count(counter: Counter[tuple[int, int]], hi: np.ndarray, lo: np.ndarray) -> None:
-        if not len(hi):
-            return
-        pairs, counts = np.unique(np.stack([hi, lo], axis=1), axis=0, return_counts=True)
-        for (h, low), c in zip(pairs.tolist(), counts.tolist(), strict=True):
-            counter[(h, low)] += c
+        v4 = hi == 0  # IPv4-mapped: the low word alone identifies the address
+        values, counts = np.unique(lo[v4], return_counts=True)
+        for low, c in zip(values.tolist(), counts.tolist(), strict=True):
+            counter[(0, low)] += c
+        if not v4.all():
+            pairs, counts = np.unique(np.stack([hi[~v4], lo[~v4]], axis=1), axis=0, return_counts=True)
+            for (h, low), c in zip(pairs.tolist(), counts.tolist(), strict=True):
+                counter[(h, low)] += c
 
     def choose(self) -> DeviceAddresses:
         best: dict[int, tuple[tuple[int, int, int], tuple[int, int]]] = {}

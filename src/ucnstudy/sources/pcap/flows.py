@@ -14,21 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ucnstudy.sources.pcap.counters import COUNTERS, LATENESS_US
+from ucnstudy.sources.pcap.counters import COUNTERS, LATENESS_US, group_order, hash_columns
 
 KEYS = ("local_hi", "local_lo", "remote_hi", "remote_lo", "proto", "local_port", "remote_port")
-_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
-        0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB)
 
 
 def key_hash(keys: dict[str, np.ndarray]) -> np.ndarray:
-    """A 64-bit hash of the tuple, used to sort; exact equality is checked on the fields."""
-    h = np.zeros(len(keys["proto"]), np.uint64)
-    with np.errstate(over="ignore"):
-        for name, mult in zip(KEYS, _MIX, strict=True):
-            h = (h ^ keys[name].astype(np.uint64)) * np.uint64(mult)
-            h ^= h >> np.uint64(29)
-    return h
+    """The 64-bit hash of the device-oriented tuple (sorting and payload bookkeeping)."""
+    return hash_columns(keys, KEYS)
 
 
 @dataclass
@@ -62,16 +55,14 @@ class FlowTable:
         return FlowRows(done)
 
     def _segment(self, rows: dict[str, np.ndarray], newest_us: int | None) -> FlowRows | None:
-        order = _order(rows)
+        order, key_starts = group_order(rows, KEYS)
         rows = {k: v[order] for k, v in rows.items()}
         n = len(rows["start"])
-        same_key = np.ones(n, bool)
-        same_key[0] = False
-        for k in KEYS:
-            same_key[1:] &= rows[k][1:] == rows[k][:-1]
+        new_key = np.zeros(n, bool)
+        new_key[key_starts] = True
         gap = np.zeros(n, np.int64)
         gap[1:] = rows["start"][1:] - rows["end"][:-1]
-        starts = np.flatnonzero(~same_key | (gap > self.timeout))
+        starts = np.flatnonzero(new_key | (gap > self.timeout))
         seg = {k: rows[k][starts] for k in KEYS}
         seg["start"] = np.minimum.reduceat(rows["start"], starts)
         seg["end"] = np.maximum.reduceat(rows["end"], starts)
@@ -79,23 +70,10 @@ class FlowTable:
             seg[c] = np.add.reduceat(rows[c], starts)
         # a segment is the last of its tuple when the next segment starts a new tuple
         last_of_key = np.ones(len(starts), bool)
-        last_of_key[:-1] = ~same_key[starts[1:]]
+        last_of_key[:-1] = new_key[starts[1:]]
         if newest_us is None:
             done = np.ones(len(starts), bool)
         else:
             done = ~last_of_key | (seg["end"] < newest_us - self.timeout - LATENESS_US)
         self.open = {k: v[~done] for k, v in seg.items()} if not done.all() else None
         return FlowRows({k: v[done] for k, v in seg.items()}) if done.any() else None
-
-
-def _order(rows: dict[str, np.ndarray]) -> np.ndarray:
-    """Rows grouped by exact tuple, arrival order kept within a tuple."""
-    h = key_hash(rows)
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    same_hash = hs[1:] == hs[:-1]
-    for k in KEYS:
-        col = rows[k][order]
-        if np.any(same_hash & (col[1:] != col[:-1])):  # a hash collision: sort on the fields
-            return np.lexsort([rows[k] for k in reversed(KEYS)])
-    return order

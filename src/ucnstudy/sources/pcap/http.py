@@ -266,6 +266,25 @@ class HttpConnection:
         self.responses = ResponseStream(self)
         self.last_us = 0
 
+    def skip_body(self, out: bool, seq: int, length: int, ts_us: int) -> bool:
+        """Fast path: an in-order segment inside a body being skipped needs no parsing.
+        True when it was consumed that way."""
+        stream, parser = (self.client, self.requests) if out else (self.server, self.responses)
+        if stream.next != seq or stream.held or parser.buf or parser.seeking or parser.broken:
+            return False
+        if parser.until_close:
+            parser.body_seen += length
+        elif length <= parser.body_left:
+            parser.body_left -= length
+            parser.body_seen += length
+            if not parser.body_left and not parser.chunked:
+                parser.finish_body()
+        else:
+            return False
+        stream.next = (seq + length) & 0xFFFFFFFF
+        self.last_us = ts_us
+        return True
+
     def close(self) -> list[Request]:
         """End of the connection: a close-delimited body ends, unanswered requests are kept."""
         self.responses.finish_body()
@@ -276,6 +295,8 @@ class HttpConnection:
 
     def take(self) -> list[Request]:
         """Requests whose response is complete."""
+        if not self.done:
+            return []
         ready = [r for r in self.done if r.size is not None or r is not self.responses.current]
         self.done = [r for r in self.done if r not in ready]
         return ready

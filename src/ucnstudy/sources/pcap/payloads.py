@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ucnstudy.sources.pcap import dns, tls
-from ucnstudy.sources.pcap.decode import TCP, Packets, address_words, be32
+from ucnstudy.sources.pcap.decode import TCP, Packets, address_words, be16, be32
 from ucnstudy.sources.pcap.device import Orientation
 from ucnstudy.sources.pcap.http import METHODS, HttpConnection, Request
 from ucnstudy.sources.pcap.tcpstream import Reassembler
@@ -31,6 +31,23 @@ Five = tuple[int, ...]  # local_hi, local_lo, remote_hi, remote_lo, proto, local
 def five_of(p: Packets, o: Orientation, i: int) -> Five:
     return (int(o.local_hi[i]), int(o.local_lo[i]), int(o.remote_hi[i]), int(o.remote_lo[i]),
             int(p.proto[i]), int(o.local_port[i]), int(o.remote_port[i]))
+
+
+class Segment:
+    """One candidate packet: its index in the block and the fields the parsers need."""
+
+    __slots__ = ("flags", "i", "key", "length", "o", "out", "p", "seq", "ts")
+
+    def __init__(self, p: Packets, o: Orientation, i: int, key: int, ts: int, out: bool, seq: int,
+                 flags: int, length: int) -> None:
+        self.p, self.o, self.i, self.key, self.ts = p, o, i, key, ts
+        self.out, self.seq, self.flags, self.length = out, seq, flags, length
+
+    def payload(self) -> bytes:
+        return self.p.payload(self.i)
+
+    def five(self) -> Five:
+        return five_of(self.p, self.o, self.i)
 
 
 @dataclass
@@ -85,80 +102,88 @@ class PayloadInspector:
         at = np.where(tcp_out, p.pl_off, 0)
         starts = np.isin(be32(p.buf, at), METHOD_WORDS)
         hello = (p.buf[at] == 0x16) & (p.buf[at + 1] == 3) & (p.buf[at + 5] == 1)
-        opening = tcp_out & (starts | hello)
-        # connections followed already, or opened by a packet of this block
-        known = np.concatenate([self._followed, h[opening]])
-        followed = ports & (p.proto == TCP) & np.isin(h, known)
+        hello &= tcp_out
+        starts &= tcp_out
+        # a ClientHello longer than its segment continues in the next outgoing segments
+        partial = hello & (p.pl_len < 5 + be16(p.buf, at + 3))
+        tcp = ports & (p.proto == TCP)
+        followed = tcp & np.isin(h, np.concatenate([self._followed, h[starts]]))
         followed &= (p.pl_len > 0) | ((p.tcp_flags & (FIN | RST)) != 0)
-        return np.flatnonzero(is_dns | opening | followed)
+        continued = tcp_out & np.isin(h, h[partial])
+        return np.flatnonzero(is_dns | starts | hello | followed | continued)
 
     def inspect(self, p: Packets, o: Orientation, h: np.ndarray, ports: np.ndarray) -> None:
-        for i in self.candidates(p, o, h, ports).tolist():
-            key, ts = int(h[i]), int(p.ts_us[i])
-            if o.remote_port[i] == 53 or o.local_port[i] == 53:
-                self._dns(p, o, i, key, ts)
+        idx = self.candidates(p, o, h, ports)
+        columns = (idx, h[idx], p.ts_us[idx], o.outgoing[idx], p.seq[idx], p.tcp_flags[idx],
+                   p.pl_len[idx], (o.remote_port[idx] == 53) | (o.local_port[idx] == 53))
+        for i, key, ts, out, seq, flags, length, is_dns in zip(*(c.tolist() for c in columns), strict=True):
+            seg = Segment(p, o, i, key, ts, out, seq, flags, length)
+            if is_dns:
+                self._dns(seg)
             else:
-                self._tcp(p, o, i, key, ts)
+                self._tcp(seg)
         self._followed = np.array(sorted({*self.http, *self.tcp_dns, *self.hellos}), np.uint64)
 
-    def _dns(self, p: Packets, o: Orientation, i: int, key: int, ts: int) -> None:
-        data = p.payload(i)
-        if p.proto[i] != TCP:
-            self._dns_message(p, o, i, key, ts, data)
+    def _dns(self, seg: Segment) -> None:
+        data = seg.payload()
+        if seg.p.proto[seg.i] != TCP:
+            self._dns_message(seg, data)
             return
-        state = self.tcp_dns.setdefault(key, _TcpDns())
-        state.last_us = ts
-        side = 0 if o.outgoing[i] else 1
-        for chunk in state.streams[side].push(int(p.seq[i]), data, bool(p.tcp_flags[i] & SYN)):
+        state = self.tcp_dns.setdefault(seg.key, _TcpDns())
+        state.last_us = seg.ts
+        side = 0 if seg.out else 1
+        for chunk in state.streams[side].push(seg.seq, data, bool(seg.flags & SYN)):
             buf = state.bufs[side]
             if chunk is None:
                 buf.clear()
                 continue
             buf += chunk
             while len(buf) >= 2 and len(buf) >= 2 + (size := struct.unpack_from("!H", buf)[0]):
-                self._dns_message(p, o, i, key, ts, bytes(buf[2:2 + size]))
+                self._dns_message(seg, bytes(buf[2:2 + size]))
                 del buf[:2 + size]
 
-    def _dns_message(self, p: Packets, o: Orientation, i: int, key: int, ts: int, data: bytes) -> None:
+    def _dns_message(self, seg: Segment, data: bytes) -> None:
         try:
             message = dns.parse(data)
         except dns.DnsError as exc:
-            self.problem(f"malformed DNS message ({exc}); packet skipped", int(p.number[i]))
+            self.problem(f"malformed DNS message ({exc}); packet skipped", int(seg.p.number[seg.i]))
             return
         if not message.is_response:
-            self.queries.setdefault((key, message.ident), ts)
+            self.queries.setdefault((seg.key, message.ident), seg.ts)
             return
-        query_us = self.queries.pop((key, message.ident), None)
-        self.dns_events.append(DnsEvent(five_of(p, o, i), ts, query_us, message))
+        query_us = self.queries.pop((seg.key, message.ident), None)
+        self.dns_events.append(DnsEvent(seg.five(), seg.ts, query_us, message))
         for answer in message.answers:
             if answer.rtype in (dns.A, dns.AAAA) and answer.addr and message.query:
                 seen = self.resolved.setdefault(address_words(answer.addr), [])
-                seen.append((ts, message.query))
+                seen.append((seg.ts, message.query))
                 del seen[:-4]
 
-    def _tcp(self, p: Packets, o: Orientation, i: int, key: int, ts: int) -> None:
-        data = p.payload(i)
-        out = bool(o.outgoing[i])
-        conn = self.http.get(key)
-        if conn is None and out and data[:4] in METHODS:
-            conn = self.http[key] = HttpConnection(five_of(p, o, i))
+    def _tcp(self, seg: Segment) -> None:
+        conn = self.http.get(seg.key)
+        if conn is not None and conn.skip_body(seg.out, seg.seq, seg.length, seg.ts):
+            self._http_done(seg, conn)  # a body segment in order: nothing to parse
+            return
+        data = seg.payload()
+        if conn is None and seg.out and data[:4] in METHODS:
+            conn = self.http[seg.key] = HttpConnection(seg.five())
         if conn is not None:
-            self._http(p, i, key, ts, conn, out, data)
-        if out and (key in self.hellos or tls.hello_length(data)):
-            self._hello(p, i, key, ts, data)
+            conn.last_us = seg.ts
+            stream, parser = (conn.client, conn.requests) if seg.out else (conn.server, conn.responses)
+            for chunk in stream.push(seg.seq, data):
+                parser.feed(chunk, seg.ts)
+            self._http_done(seg, conn)
+        if seg.out and (seg.key in self.hellos or tls.hello_length(data)):
+            self._hello(seg, data)
 
-    def _http(self, p: Packets, i: int, key: int, ts: int, conn: HttpConnection, out: bool,
-              data: bytes) -> None:
-        conn.last_us = ts
-        stream, parser = (conn.client, conn.requests) if out else (conn.server, conn.responses)
-        for chunk in stream.push(int(p.seq[i]), data):
-            parser.feed(chunk, ts)
-        flags = int(p.tcp_flags[i])
-        finished = conn.close() if flags & RST or (flags & FIN and not out) else conn.take()
-        if flags & RST or (flags & FIN and not out):
-            del self.http[key]
+    def _http_done(self, seg: Segment, conn: HttpConnection) -> None:
+        """Collect finished requests; RST, or FIN from the server, ends the connection."""
+        ends = bool(seg.flags & RST or (seg.flags & FIN and not seg.out))
+        finished = conn.close() if ends else conn.take()
+        if ends:
+            del self.http[seg.key]
         for request in finished:
-            self._http_event(conn.five, key, request)
+            self._http_event(conn.five, seg.key, request)
 
     def _http_event(self, five: Five, key: int, request: Request) -> None:
         self.http_events.append(HttpEvent(five, request))
@@ -167,7 +192,8 @@ class PayloadInspector:
             names.append((request.ts_us, request.host))
             del names[:-8]
 
-    def _hello(self, p: Packets, i: int, key: int, ts: int, data: bytes) -> None:
+    def _hello(self, seg: Segment, data: bytes) -> None:
+        key, ts = seg.key, seg.ts
         hello = self.hellos.get(key)
         if hello is None:
             need = tls.hello_length(data)
@@ -175,7 +201,7 @@ class PayloadInspector:
                 return
             hello = _Hello(Reassembler(), bytearray(), min(need, tls.MAX_HELLO))
         hello.last_us = ts
-        for chunk in hello.stream.push(int(p.seq[i]), data):
+        for chunk in hello.stream.push(seg.seq, data):
             if chunk is not None:
                 hello.data += chunk
         if len(hello.data) < hello.need:

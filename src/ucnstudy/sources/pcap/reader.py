@@ -49,17 +49,50 @@ class Block:
 
 
 class Records:
-    """Column lists filled by the header walkers, turned into a Block."""
+    """Columns filled by the header walkers (vectorised parts or single records) -> a Block."""
 
     def __init__(self) -> None:
-        self.offset: list[int] = []
-        self.caplen: list[int] = []
-        self.ts_us: list[int] = []
-        self.linktype: list[int] = []
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.one: list[tuple[int, int, int, int]] = []  # offset, caplen, ts_us, linktype
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, offset: int, caplen: int, ts_us: int, linktype: int) -> None:
+        self.one.append((offset, caplen, ts_us, linktype))
+        self.count += 1
+
+    def extend(self, offset: np.ndarray, caplen: np.ndarray, ts_us: np.ndarray, linktype: np.ndarray
+               ) -> None:
+        self._flush_one()
+        self.parts.append((offset, caplen, ts_us, linktype))
+        self.count += len(offset)
+
+    def last_ts(self) -> int:
+        if self.one:
+            return self.one[-1][2]
+        return int(self.parts[-1][2][-1]) if self.parts else 0
+
+    def _flush_one(self) -> None:
+        if self.one:
+            cols = np.array(self.one, np.int64).reshape(-1, 4).T
+            self.parts.append((cols[0], cols[1], cols[2], cols[3].astype(np.int32)))
+            self.one = []
 
     def block(self, raw: bytes, first_number: int) -> Block:
-        return Block(raw, np.array(self.offset, np.int64), np.array(self.caplen, np.int64),
-                     np.array(self.ts_us, np.int64), np.array(self.linktype, np.int32), first_number)
+        self._flush_one()
+        off, cap, ts, lt = (np.concatenate([p[k] for p in self.parts]) for k in range(4))
+        return Block(raw, off.astype(np.int64), cap.astype(np.int64), ts.astype(np.int64),
+                     lt.astype(np.int32), first_number)
+
+
+def _fields(buf: bytes, heads: list[int], endian: str, skip: int = 0) -> np.ndarray:
+    """The four 32-bit words at each head position + skip, as an (n, 4) int64 array."""
+    data = np.frombuffer(buf, np.uint8)
+    pos = np.array(heads, np.int64) + skip
+    words = data[pos[:, None] + np.arange(16)].view(endian + "u4")
+    return words.astype(np.int64)
 
 
 def open_capture(path: str) -> BinaryIO:
@@ -127,15 +160,15 @@ class _Walker:
             pos = 0
         buf, pos = yield from self._drain(buf, pos, final=True)
         if pos < len(buf):
-            self.report(f"truncated capture: the last record at byte offset {self.base + pos:,} is "
+            self.report(f"truncated capture: the last record at byte offset {self.base:,} is "
                         f"incomplete ({len(buf) - pos:,} bytes ignored)", self.number + 1)
 
     def _drain(self, buf: bytes, pos: int, final: bool) -> Iterator[Block]:
         recs = Records()
         end = self.walk(buf, pos, recs, final)
-        if recs.offset:
+        if len(recs):
             first = self.number + 1
-            self.number += len(recs.offset)
+            self.number += len(recs)
             yield recs.block(buf, first)
         self.base += end
         return buf, end
@@ -151,7 +184,7 @@ class _Walker:
             return
         self.reported.add(self.base + pos)
         self.report(f"corrupt record ({what}) at byte offset {self.base + pos:,}",
-                    self.number + len(recs.offset) + 1)
+                    self.number + len(recs) + 1)
 
     def skipped(self, start: int, stop: int | None) -> None:
         if stop is None:
@@ -185,26 +218,51 @@ class _PcapWalker(_Walker):
         return not near or self.last_sec < 0 or abs(sec - self.last_sec) < 86_400 * 7
 
     def walk(self, buf: bytes, pos: int, recs: Records, final: bool) -> int:
-        unpack, n, div = self.header.unpack_from, len(buf), self.ns_factor
-        off, cap, ts = recs.offset, recs.caplen, recs.ts_us
+        n = len(buf)
         while pos + 16 <= n:
-            if not self.plausible(buf, pos):
-                self.corrupt("implausible pcap record header", pos, recs)
-                found = self.resync(buf, pos + 1, final)
-                if found is None:
-                    return n if final or self.dead else pos
-                pos = found
-                continue
-            sec, frac, incl, _ = unpack(buf, pos)
-            if pos + 16 + incl > n:
-                break
-            off.append(pos + 16)
-            cap.append(incl)
-            ts.append(sec * 1_000_000 + frac // div)
-            self.last_sec = sec
-            pos += 16 + incl
-        recs.linktype.extend([self.linktype] * (len(off) - len(recs.linktype)))
+            heads, stop = self._heads(buf, pos, n)
+            good = self._validate(buf, heads, recs)
+            if good == len(heads):
+                pos = stop
+                if pos + 16 > n or struct.unpack_from(self.endian + "I", buf, pos + 8)[0] <= MAX_RECORD:
+                    break  # the next record is incomplete: wait for more data
+                bad = pos
+            else:
+                bad = heads[good]
+            self.corrupt("implausible pcap record header", bad, recs)
+            found = self.resync(buf, bad + 1, final)
+            if found is None:
+                return n if final or self.dead else bad
+            pos = found
         return pos
+
+    def _heads(self, buf: bytes, pos: int, n: int) -> tuple[list[int], int]:
+        """Positions of the complete records from pos (the hot loop: one unpack per record)."""
+        caplen_at = struct.Struct(self.endian + "I").unpack_from
+        heads: list[int] = []
+        add = heads.append
+        while pos + 16 <= n:
+            incl = caplen_at(buf, pos + 8)[0]
+            if incl > MAX_RECORD or pos + 16 + incl > n:
+                break
+            add(pos)
+            pos += 16 + incl
+        return heads, pos
+
+    def _validate(self, buf: bytes, heads: list[int], recs: Records) -> int:
+        """Add the plausible leading records to recs; return how many were good."""
+        if not heads:
+            return 0
+        f = _fields(buf, heads, self.endian)
+        sec, frac, incl, orig = f[:, 0], f[:, 1], f[:, 2], f[:, 3]
+        ok = (frac < 1_000_000 * self.ns_factor) & ((incl <= orig) | (incl <= 65535))
+        good = len(heads) if ok.all() else int(np.argmin(ok))
+        if good:
+            start = np.array(heads[:good], np.int64)
+            recs.extend(start + 16, incl[:good], sec[:good] * 1_000_000 + frac[:good] // self.ns_factor,
+                        np.full(good, self.linktype, np.int32))
+            self.last_sec = int(sec[good - 1])
+        return good
 
     def resync(self, buf: bytes, start: int, final: bool) -> int | None:
         """The next offset where two consecutive record headers are plausible."""
@@ -249,6 +307,9 @@ class _PcapngWalker(_Walker):
     def walk(self, buf: bytes, pos: int, recs: Records, final: bool) -> int:
         n = len(buf)
         while pos + 12 <= n:
+            pos = self._packets(buf, pos, n, recs)
+            if pos + 12 > n:
+                break
             length = self.block_length(buf, pos)
             if length is not None and pos + length > n:
                 break
@@ -263,6 +324,39 @@ class _PcapngWalker(_Walker):
                 continue
             pos += length  # type: ignore[operator]
         return pos
+
+    def _packets(self, buf: bytes, pos: int, n: int, recs: Records) -> int:
+        """Fast path over a run of well-formed Enhanced Packet Blocks; returns where it stopped."""
+        head = struct.Struct(self.endian + "II").unpack_from
+        word = struct.Struct(self.endian + "I").unpack_from
+        heads: list[int] = []
+        add = heads.append
+        while pos + 12 <= n:
+            btype, length = head(buf, pos)
+            if btype != 6 or length < 32 or length % 4 or length > MAX_RECORD or pos + length > n \
+                    or word(buf, pos + length - 4)[0] != length:
+                break
+            add(pos)
+            pos += length
+        if heads:
+            self._add_packets(buf, heads, recs)
+        return pos
+
+    def _add_packets(self, buf: bytes, heads: list[int], recs: Records) -> None:
+        f = _fields(buf, heads, self.endian, skip=4)  # length, interface, ts high, ts low
+        g = _fields(buf, heads, self.endian, skip=20)[:, 0]  # captured length
+        length, iface, ticks = f[:, 0], f[:, 1], (f[:, 2] << 32) | f[:, 3]
+        known = len(self.interfaces)
+        if known == 0 or (iface >= known).any() or (g > length - 32).any():
+            for p in heads:  # some block is inconsistent: the careful path reports and skips it
+                if not self.block(buf, p, int(struct.unpack_from(self.endian + "I", buf, p + 4)[0]), recs):
+                    self.corrupt("bad pcapng packet block", p, recs)
+            return
+        table = np.array(self.interfaces, np.int64)
+        linktype, units, offset = table[iface, 0], table[iface, 2], table[iface, 3]
+        us = np.where(units == 1_000_000, ticks, (ticks // np.maximum(units // 1_000_000, 1))
+                      if (units % 1_000_000 == 0).all() else (ticks * (1e6 / units)).astype(np.int64))
+        recs.extend(np.array(heads, np.int64) + 28, g, us + offset * 1_000_000, linktype.astype(np.int32))
 
     def block(self, buf: bytes, pos: int, length: int, recs: Records) -> bool:
         """Handle one complete block; False when its content is inconsistent."""
@@ -284,22 +378,15 @@ class _PcapngWalker(_Walker):
             linktype, _, units, offset = self.interfaces[iface]
             ticks = (hi << 32) | lo
             ts = ticks * 1_000_000 // units if units != 1_000_000 else ticks
-            self._add(recs, pos + 28, incl, ts + offset * 1_000_000, linktype)
+            recs.add(pos + 28, incl, ts + offset * 1_000_000, linktype)
         elif btype == 3:
             if not self.interfaces or length < 16:
                 return False
             linktype, snaplen, _, _ = self.interfaces[0]
             orig = struct.unpack_from(e + "I", buf, pos + 8)[0]
             incl = min(orig, snaplen or orig, length - 16)
-            self._add(recs, pos + 12, incl, recs.ts_us[-1] if recs.ts_us else 0, linktype)
+            recs.add(pos + 12, incl, recs.last_ts(), linktype)
         return True
-
-    @staticmethod
-    def _add(recs: Records, off: int, incl: int, ts: int, linktype: int) -> None:
-        recs.offset.append(off)
-        recs.caplen.append(incl)
-        recs.ts_us.append(ts)
-        recs.linktype.append(linktype)
 
     def interface(self, buf: bytes, pos: int, length: int) -> bool:
         if length < 20:

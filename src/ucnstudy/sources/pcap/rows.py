@@ -13,6 +13,7 @@ from ucnstudy.sources.pcap.flows import KEYS, FlowRows, key_hash
 from ucnstudy.sources.pcap.payloads import DnsEvent, Five, HttpEvent
 
 _FLOWIDS: dict[Five, str] = {}
+_SCHEMAS = {name: TABLES[name].arrow_schema() for name in ("dnsreqs", "httpreqs")}
 
 
 def timestamps(us: np.ndarray | list[int | None]) -> pa.Array:
@@ -62,7 +63,7 @@ def tuple_columns(cols: dict[str, np.ndarray]) -> dict[str, pa.Array]:
     }
 
 
-def counter_columns(table: pa.Table | dict[str, np.ndarray]) -> dict[str, pa.Array]:
+def counter_columns(table: dict[str, np.ndarray]) -> dict[str, pa.Array]:
     return {c: pa.array(np.asarray(table[c], np.int64))
             for c in ("packets_in", "bytes_in", "packets_out", "bytes_out")}
 
@@ -71,17 +72,16 @@ def _const(value: object, n: int, type_: pa.DataType) -> pa.Array:
     return pa.array([value] * n, type_)
 
 
-def devicetraffic(devid: int, table: pa.Table) -> pa.Table:
-    n = table.num_rows
-    cols = {"devid": _const(devid, n, pa.int64()), "ts": timestamps(table["win"].to_numpy()),
+def devicetraffic(devid: int, table: dict[str, np.ndarray]) -> pa.Table:
+    n = len(table["win"])
+    cols = {"devid": _const(devid, n, pa.int64()), "ts": timestamps(table["win"]),
             **counter_columns(table)}
     return pa.table(cols)
 
 
-def apptraffic(devid: int, table: pa.Table) -> pa.Table:
-    keys = {k: table[k].to_numpy() for k in KEYS}
-    cols = {"devid": _const(devid, table.num_rows, pa.int64()), "ts": timestamps(table["win"].to_numpy()),
-            **tuple_columns(keys), **counter_columns(table)}
+def apptraffic(devid: int, table: dict[str, np.ndarray]) -> pa.Table:
+    cols = {"devid": _const(devid, len(table["win"]), pa.int64()), "ts": timestamps(table["win"]),
+            **tuple_columns(table), **counter_columns(table)}
     return pa.table(cols)
 
 
@@ -125,7 +125,7 @@ def httpreqs(devid: int, events: list[HttpEvent]) -> pa.Table:
 
 def _typed(name: str, rows: list[dict[str, object]], time_columns: tuple[str, ...]) -> pa.Table:
     """Rows as an Arrow table with the canonical types of the columns they fill."""
-    schema = TABLES[name].arrow_schema()
+    schema = _SCHEMAS[name]
     columns = {}
     for column in rows[0]:
         values = [row[column] for row in rows]

@@ -1,0 +1,42 @@
+"""`ucn import pcap --device LOGIN [--window 10] [--strict] FILE...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ucnstudy.cli.common import open_cli_study
+from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.enrich import enrich_study
+from ucnstudy.sources.pcap import KIND, pcap_parser
+from ucnstudy.store import Study
+
+
+def register(import_app: typer.Typer) -> None:
+    import_app.command("pcap")(import_pcap)
+
+
+def import_pcap(
+    files: list[Path] = typer.Argument(..., help="pcap or pcapng captures, optionally gzipped"),
+    device: str = typer.Option(..., "--device", help="login of the device the captures belong to"),
+    window: int = typer.Option(10, "--window", min=1,
+                               help="deviceapptraffic window in seconds (starts at floor(ts/W)*W)"),
+    strict: bool = typer.Option(False, "--strict",
+                                help="a corrupt packet or malformed DNS message rejects the file"),
+) -> None:
+    """Load a device's captures: devicetraffic (1 s), deviceapptraffic, flows, dnsreqs, httpreqs.
+
+    The device's address comes from its leases in the manifest (device_addresses), else from
+    a heuristic over the whole capture (see docs/inputs/pcap.md). Each file is one atomic,
+    idempotent import; derived columns are recomputed afterwards (ucn enrich).
+    """
+    with open_cli_study() as study:
+        import_with_progress(study, KIND, files, pcap_parser(device.lower(), window_s=window),
+                             unit="packets", strict=strict, options={"window_s": window},
+                             after_load=_enrich)
+
+
+def _enrich(study: Study) -> None:
+    """Domains, service names and user-initiated flags of the new rows (and the rest)."""
+    enrich_study(study)
