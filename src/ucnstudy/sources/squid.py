@@ -41,7 +41,7 @@ FIELDS = ("epoch", "elapsed", "client", "status", "size", "method", "url", "hier
 def parse_line(text: str) -> dict[str, str | None] | None:
     """The fields of one native or custom squid line, or None when it is neither."""
     found = NATIVE.match(text) or CUSTOM.match(text)
-    if found is None or not valid_epoch(found["epoch"]):
+    if found is None or not valid_epoch(found["epoch"]) or len(found["size"]) > 18:
         return None
     fields = found.groupdict()
     return {name: fields.get(name) for name in FIELDS}

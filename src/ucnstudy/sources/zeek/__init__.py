@@ -79,7 +79,7 @@ def _rows(log_type: str, batch: list[Record], leases: Leases, unknown: Counter[s
         names.append(tables.server_names(oriented, "host", priority=1))
         yield "httpreqs", tables.http_rows(oriented)
     elif log_type == "ssl":
-        names.append(tables.server_names(oriented, "server_name", priority=0))
+        names.append(tables.server_names(oriented, "server_name", priority=0, protos=(6, 17)))
 
 
 def import_zeek(study: Study, paths: Iterable[str | os.PathLike[str]], *, strict: bool = False,

@@ -49,19 +49,26 @@ def _epoch(value: Any) -> str:
     return text
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, bool):
+def _int(value: Any, bits: int = 64) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(f"not a count: {value!r}")
     number = int(value)
-    if not -(2**63) <= number < 2**63:
+    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
         raise ValueError(f"count out of range: {value!r}")
     return number
 
 
+def _int32(value: Any) -> int:
+    return _int(value, 32)
+
+
 def _float(value: Any) -> float:
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
+    """Seconds (durations, RTTs, TTLs): finite, non-negative, under ~30 years."""
+    if isinstance(value, bool):
         raise ValueError(f"not a number: {value!r}")
+    number = float(value)
+    if not 0 <= number < 1e9:
+        raise ValueError(f"not a duration in seconds: {value!r}")
     return number
 
 
@@ -73,18 +80,22 @@ def _vector(value: Any) -> list[str]:
     return [str(_text(v)) for v in str(value).split(",")]
 
 
-KINDS: dict[str, Converter] = {"str": _text, "time": _epoch, "int": _int, "float": _float,
-                               "vector": _vector}
-COMMON = {"ts": "time", "uid": "str", "id.orig_h": "str", "id.orig_p": "int", "id.resp_h": "str",
-          "id.resp_p": "int"}
+def _float_vector(value: Any) -> list[float | None]:
+    return [None if v in ("-", "") else _float(v) for v in _vector(value)]
+
+
+KINDS: dict[str, Converter] = {"str": _text, "time": _epoch, "int": _int, "int32": _int32, "float": _float,
+                               "vector": _vector, "floats": _float_vector}
+COMMON = {"ts": "time", "uid": "str", "id.orig_h": "str", "id.orig_p": "int32", "id.resp_h": "str",
+          "id.resp_p": "int32"}
 REQUIRED = ("ts", "id.orig_h", "id.resp_h")
 FIELDS: dict[str, dict[str, str]] = {
     "conn": {**COMMON, "proto": "str", "duration": "float", "orig_pkts": "int", "orig_ip_bytes": "int",
              "resp_pkts": "int", "resp_ip_bytes": "int", "orig_bytes": "int", "resp_bytes": "int"},
-    "dns": {**COMMON, "proto": "str", "query": "str", "qtype": "int", "rtt": "float", "answers": "vector",
-            "TTLs": "vector"},
+    "dns": {**COMMON, "proto": "str", "query": "str", "qtype": "int32", "rtt": "float", "answers": "vector",
+            "TTLs": "floats"},
     "http": {**COMMON, "method": "str", "host": "str", "uri": "str", "referrer": "str", "user_agent": "str",
-             "status_code": "int", "response_body_len": "int", "resp_mime_types": "vector"},
+             "status_code": "int32", "response_body_len": "int", "resp_mime_types": "vector"},
     "ssl": {**COMMON, "server_name": "str"},
 }
 
@@ -100,7 +111,7 @@ def convert(raw: dict[str, Any], log_type: str) -> Record:
     record: Record = {}
     for name, kind in FIELDS[log_type].items():
         value = raw.get(name)
-        if value is None or value == "-" or (value == "(empty)" and kind != "vector"):
+        if value is None or value == "-" or (value == "(empty)" and kind not in ("vector", "floats")):
             if name in REQUIRED:
                 raise ValueError(f"required field {name!r} is missing or unset")
             record[name] = None

@@ -127,7 +127,7 @@ def answer_owners(query: str | None, answers: list[str], types: list[int]) -> li
 
 
 def _ttls(record: Record) -> list[int | None]:
-    ttls = [round(float(t)) if t not in ("-", "") else None for t in record["TTLs"] or []]
+    ttls = [None if t is None or abs(t) >= 2**31 else round(t) for t in record["TTLs"] or []]
     n = len(record["answers"] or [])
     return (ttls + [None] * n)[:n]  # Zeek aligns them; a damaged record is padded, not shifted
 
@@ -170,11 +170,17 @@ def http_rows(o: Oriented) -> pa.Table:
     })
 
 
-def server_names(o: Oriented, field: str, priority: int) -> pa.Table:
-    """(devid, flowid, ts, name, priority) of the records that name their server."""
-    columns = _tuple_columns(o, [6] * len(o.records))
-    names = [(r[field] or "").rstrip(".").lower() or None for r in o.records]
-    table = pa.table({"devid": columns["devid"], "flowid": columns["flowid"], "ts": columns["ts"],
-                      "name": pa.array(names, pa.string()),
-                      "priority": pa.array([priority] * len(names), pa.int32())})
+def server_names(o: Oriented, field: str, priority: int, protos: tuple[int, ...] = (6,)) -> pa.Table:
+    """(devid, flowid, ts, name, priority) of the records that name their server.
+
+    ssl.log has no protocol column and also logs DTLS over UDP, so its names are offered to the
+    TCP and the UDP flow of the tuple (only one of them exists).
+    """
+    names = pa.array([(r[field] or "").rstrip(".").lower() or None for r in o.records], pa.string())
+    parts = []
+    for proto in protos:
+        columns = _tuple_columns(o, [proto] * len(o.records))
+        parts.append(pa.table({"devid": columns["devid"], "flowid": columns["flowid"], "ts": columns["ts"],
+                               "name": names, "priority": pa.array([priority] * len(names), pa.int32())}))
+    table = pa.concat_tables(parts)
     return table.filter(pc.is_valid(table.column("name")))
