@@ -44,11 +44,13 @@ def _client_hello(host: str) -> bytes:
     return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
 
 
-def _tcp_conversation(port: int, exchanges: list[tuple[bytes, bytes]]) -> list[tuple[float, bool, dpkt.tcp.TCP]]:
+def _tcp_conversation(port: int, exchanges: list[tuple[bytes, bytes]]
+                      ) -> list[tuple[float, bool, dpkt.tcp.TCP]]:
     """Handshake, request/response exchanges (responses in 1448-byte segments), FIN."""
     A, S, P, F = dpkt.tcp.TH_ACK, dpkt.tcp.TH_SYN, dpkt.tcp.TH_PUSH, dpkt.tcp.TH_FIN
     c, s, t = 1000, 5000, 0.0
-    pkts = [(0.0, *_tcp(True, c, 0, S)), (0.02, *_tcp(False, s, c + 1, S | A)), (0.02, *_tcp(True, c + 1, s + 1, A))]
+    pkts = [(0.0, *_tcp(True, c, 0, S)), (0.02, *_tcp(False, s, c + 1, S | A)),
+            (0.02, *_tcp(True, c + 1, s + 1, A))]
     c, s, t = c + 1, s + 1, 0.02
     for request, response in exchanges:
         t += 0.001
