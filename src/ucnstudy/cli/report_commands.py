@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -37,6 +38,8 @@ def report(
         "selected", help="Users with per-user figures: 'selected' (select-users), 'all', or names a,b,c."),
     preview_rows: int = typer.Option(
         20, help="Rows of each table shown in the HTML (CSV files are complete)."),
+    workers: int = typer.Option(
+        min(os.cpu_count() or 1, 4), help="Processes drawing figures while analyses run (0: none)."),
     settings: list[str] = typer.Option(
         [], "--set", help="Analysis parameter NAME.FIELD=VALUE (repeatable), e.g. activities.gap=300."),
     all_events: bool = typer.Option(
@@ -46,7 +49,7 @@ def report(
     """Every analysis, figure and parameter of the study as DIR/index.html (self-contained)."""
     from ucnstudy.report import ReportOptions, build_report
 
-    options = ReportOptions(dpi=dpi, preview_rows=preview_rows, focus=focus,
+    options = ReportOptions(dpi=dpi, preview_rows=preview_rows, focus=focus, workers=workers,
                             overrides=parse_overrides(settings, all_events, include_shared))
     with open_cli_study(read_only=True) as study, progress() as bar:
         task = bar.add_task("report", total=None, rate="")
@@ -55,7 +58,8 @@ def report(
             bar.update(task, description=f"report: {what}", completed=done, total=total + 1)
 
         result = build_report(study, out, options, on_progress)
-        bar.update(task, description="report", completed=bar.tasks[0].total)
+        final = bar.tasks[0].total or 1
+        bar.update(task, description="report", completed=final, total=final)
     figures = sum(len(s.figures) for s in result.sections)
     tables = sum(len(s.tables) for s in result.sections)
     console.print(f"wrote {result.index} ({len(result.sections)} sections, {figures} figures, "

@@ -11,6 +11,7 @@ import dataclasses
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,12 +22,12 @@ import jinja2
 from ucnstudy import __version__
 from ucnstudy.info import StudyInfo, study_info
 from ucnstudy.plots import FigureContext
-from ucnstudy.report.render import RenderedFigure, RenderedTable, render_figure, write_table
-from ucnstudy.report.runs import Run, RunCache
+from ucnstudy.report.render import FigureRenderer, RenderedFigure, RenderedTable, write_table
+from ucnstudy.report.runs import Run, RunCache, planned_runs, validate_overrides
 from ucnstudy.report.sections import ReportContext, SectionContent, all_sections
 from ucnstudy.store import Study
 
-Progress = Callable[[str, int, int], None]  # (what is being done, sections done, sections in all)
+Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps of this phase)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class ReportOptions:
     preview_rows: int = field(default=20, metadata={"help": "rows of each table shown in the HTML"})
     focus: str = field(default="selected", metadata={
         "help": "users with per-user figures: 'selected' (select-users), 'all', or comma-separated names"})
+    workers: int = field(default=0, metadata={
+        "help": "processes drawing figures while the next analyses run (0: draw in this process; "
+                "more needs the usual `if __name__ == '__main__':` guard of a calling script)"})
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # analysis -> field -> value
 
 
@@ -66,26 +70,55 @@ def build_report(study: Study, out_dir: str | Path, options: ReportOptions | Non
     started = time.perf_counter()
     options = options or ReportOptions()
     out = Path(out_dir)
+    sections = all_sections()
+    validate_overrides(planned_runs(), options.overrides)
     _prepare(out)
     cache = RunCache(study, options.overrides)
-    sections = all_sections()
     _notify(on_progress, "selecting users", 0, len(sections))
-    figure_ctx = FigureContext(focus_users=_focus_users(cache, options.focus), timezones=_timezones(study))
+    figure_ctx = FigureContext(focus_users=focus_users(cache, options.focus), timezones=_timezones(study))
     ctx = ReportContext(study, cache, figure_ctx)
-    rendered: list[RenderedSection] = []
-    for done, section in enumerate(sections):
-        _notify(on_progress, section.title, done, len(sections))
-        content = section.build(ctx)
-        if content is not None:
-            rendered.append(_render_section(section.key, content, out, options))
-    _notify(on_progress, "index.html", len(sections), len(sections))
+    renderer = FigureRenderer(out, options.dpi, options.workers)
+    try:
+        pending: list[tuple[str, SectionContent, list[Future[RenderedFigure]], list[RenderedTable]]] = []
+        for done, section in enumerate(sections):
+            _notify(on_progress, section.title, done, len(sections))
+            content = section.build(ctx)
+            if content is not None:
+                futures = [renderer.submit(f) for f in content.figures]
+                content.figures = []  # the figures live on in the renderer only
+                tables = [write_table(t, out, options.preview_rows) for t in content.tables]
+                pending.append((section.key, content, futures, tables))
+        rendered = _collect(pending, on_progress)
+    finally:
+        renderer.close()
+    _write_index(study, out, rendered, options, started)
+    return ReportResult(out / "index.html", rendered, time.perf_counter() - started)
+
+
+def _collect(pending: list[tuple[str, SectionContent, list[Future[RenderedFigure]], list[RenderedTable]]],
+             on_progress: Progress | None) -> list[RenderedSection]:
+    """Wait for the figures, section by section, reporting progress per figure."""
+    total = sum(len(futures) for _, _, futures, _ in pending)
+    done, rendered = 0, []
+    for key, content, futures, tables in pending:
+        figures = []
+        for future in futures:
+            _notify(on_progress, "figures", done, total)
+            figures.append(future.result())
+            done += 1
+        rendered.append(RenderedSection(key, content.title, content.summary, content.params,
+                                        content.notes, content.error, figures, tables))
+    _notify(on_progress, "figures", done, total)
+    return rendered
+
+
+def _write_index(study: Study, out: Path, sections: list[RenderedSection], options: ReportOptions,
+                 started: float) -> None:
     info = study_info(study)
-    index = out / "index.html"
-    index.write_text(_template().render(
-        info=info, sections=rendered, options=options, version=__version__,
+    (out / "index.html").write_text(_template().render(
+        info=info, sections=sections, options=options, version=__version__,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         seconds=time.perf_counter() - started, span=_span(info)), encoding="utf-8")
-    return ReportResult(index, rendered, time.perf_counter() - started)
 
 
 def _prepare(out: Path) -> None:
@@ -96,14 +129,7 @@ def _prepare(out: Path) -> None:
         (out / sub).mkdir()
 
 
-def _render_section(key: str, content: SectionContent, out: Path, options: ReportOptions) -> RenderedSection:
-    figures = [render_figure(f, out, options.dpi) for f in content.figures]
-    tables = [write_table(t, out, options.preview_rows) for t in content.tables]
-    return RenderedSection(key, content.title, content.summary, content.params, content.notes,
-                           content.error, figures, tables)
-
-
-def _focus_users(cache: RunCache, focus: str) -> list[str] | None:
+def focus_users(cache: RunCache, focus: str) -> list[str] | None:
     """Who gets per-user figures: the select-users result by default (the notebook's choice)."""
     if focus == "all":
         return None

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import io
+import pickle
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -37,16 +40,41 @@ class RenderedTable:
     preview_html: str
 
 
-def render_figure(figure: NamedFigure, out_dir: Path, dpi: int) -> RenderedFigure:
-    """Save PNG and SVG; the PNG bytes are kept for embedding. Closes the figure's canvas."""
+def render_figure(named: NamedFigure, out_dir: Path, dpi: int) -> RenderedFigure:
+    """Save PNG and SVG; the PNG bytes are kept for embedding."""
+    fig = named.figure
     buffer = io.BytesIO()
-    figure.figure.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi)
     png = buffer.getvalue()
-    (out_dir / "figures" / f"{figure.name}.png").write_bytes(png)
-    figure.figure.savefig(out_dir / "figures" / f"{figure.name}.svg", format="svg")
-    figure.figure.clear()
-    return RenderedFigure(figure.name, figure.title, figure.caption, base64.b64encode(png).decode("ascii"),
-                          f"figures/{figure.name}.png", f"figures/{figure.name}.svg")
+    (out_dir / "figures" / f"{named.name}.png").write_bytes(png)
+    fig.set_layout_engine("none")  # keep the layout just computed: the SVG need not redo it
+    fig.savefig(out_dir / "figures" / f"{named.name}.svg", format="svg")
+    return RenderedFigure(named.name, named.title, named.caption, base64.b64encode(png).decode("ascii"),
+                          f"figures/{named.name}.png", f"figures/{named.name}.svg")
+
+
+def _render_pickled(blob: bytes, out_dir: Path, dpi: int) -> RenderedFigure:
+    return render_figure(pickle.loads(blob), out_dir, dpi)
+
+
+class FigureRenderer:
+    """Saves figures in worker processes (drawing is CPU-bound and holds the GIL), so that
+    rendering overlaps with the next analyses; `workers=0` renders in this process."""
+
+    def __init__(self, out_dir: Path, dpi: int, workers: int) -> None:
+        self.out_dir, self.dpi = out_dir, dpi
+        self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 0 else None
+
+    def submit(self, figure: NamedFigure) -> Future[RenderedFigure]:
+        if self._pool is None:
+            done: Future[RenderedFigure] = Future()
+            done.set_result(render_figure(figure, self.out_dir, self.dpi))
+            return done
+        return self._pool.submit(_render_pickled, pickle.dumps(figure), self.out_dir, self.dpi)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def csv_ready(frame: pd.DataFrame) -> pd.DataFrame:

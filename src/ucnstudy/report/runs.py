@@ -105,6 +105,20 @@ def make_params(run: Run, overrides: dict[str, dict[str, str]]) -> Any:
     return params_type(**values)
 
 
+def validate_overrides(runs: list[Run], overrides: dict[str, dict[str, str]]) -> None:
+    """Fail before any work on an unknown analysis, field or value."""
+    names = {r.analysis for r in runs} | {r.key for r in runs} | {"*"}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise UcnError(f"--set {unknown[0]}.…: no analysis or report run named {unknown[0]!r}; "
+                       f"names are: {', '.join(sorted(names - {'*'}))}")
+    for run in runs:
+        try:
+            make_params(run, overrides)
+        except ValueError as exc:
+            raise UcnError(f"--set for {run.analysis}: {exc}") from None
+
+
 @dataclass
 class RunResult:
     run: Run
