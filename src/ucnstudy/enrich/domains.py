@@ -65,12 +65,14 @@ def split_host(host: str | None) -> tuple[str | None, str | None]:
     the PSL's default rule "*" would invent domains for internal names.
     """
     name = normalise_host(host)
-    if name is None or is_ip_address(name) or ".." in name:
+    # TLDs are never numeric, so only names ending in a digit or holding ':' can be addresses
+    if name is None or ".." in name or ((":" in name or name[-1].isdigit()) and is_ip_address(name)):
         return None, None
     psl = _psl()
-    suffix = psl.publicsuffix(name)
     domain = psl.privatesuffix(name)
-    return domain, suffix
+    if domain is not None:
+        return domain, domain.partition(".")[2]
+    return None, psl.publicsuffix(name)
 
 
 def registrable_domain(host: str | None) -> str | None:

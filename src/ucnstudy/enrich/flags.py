@@ -99,6 +99,15 @@ class BackgroundHosts:
         labels = host.split(".")
         return [".".join(labels[i:]) for i in range(len(labels))]
 
+    def classify(self, host: str | None) -> tuple[bool | None, list[str]]:
+        """(host_matches, path_prefixes) in one pass over the host's parent domains."""
+        name = normalise_host(host)
+        if name is None:
+            return None, []
+        suffixes = self._suffixes(name)
+        listed = any(s in self._hosts for s in suffixes)
+        return listed, [p for s in suffixes for p in self._paths.get(s, ())] if self._paths else []
+
     def host_matches(self, host: str | None) -> bool | None:
         """A host-only pattern matches (DNS queries use this); None for no host."""
         name = normalise_host(host)
