@@ -3,8 +3,8 @@
 Events are the user events of `events.py`. Consecutive events (in time order, per user) whose
 gap is <= `gap` belong to the same activity; a larger gap starts a new one. An activity is kept
 when its duration (last - first event) is >= `min_duration` and it has >= `min_events` events.
-Events at the same instant are collapsed first (with their count), so ties cannot split or
-reorder activities on any engine. Cost: one sort per user and window functions.
+Events at the same instant are peers of a RANGE window, so ties cannot split or reorder
+activities on any engine. Cost: one sort per user, window functions and group-bys, in one query.
 """
 
 from __future__ import annotations
@@ -44,26 +44,38 @@ class ActivitiesParams(ActivityDefinition):
         "help": "per-user statistics (count, duration and events quantiles) instead of the list"})
 
 
-def labelled_instants(study: Study, p: ActivityDefinition) -> ir.Table:
-    """Distinct (username, ts) with their event count n and activity number (per user)."""
+def tagged_events(study: Study, p: ActivityDefinition) -> ir.Table:
+    """Every user event with its activity number (per user, from 1, kept or not)."""
     ev = user_events(study, p)
-    instants = ev.group_by("username", "ts").agg(n=ev.count())
-    w = ibis.window(group_by="username", order_by="ts")
-    prev = instants.ts.lag().over(w)
-    starts = prev.isnull() | (elapsed_us(instants.ts, prev) > micros(p.gap))
-    flagged = instants.mutate(new=ibis.ifelse(starts, 1, 0).cast("int64"))  # no bool->int on PG
-    running = ibis.window(group_by="username", order_by="ts", preceding=None, following=0)
+    prev = ev.ts.lag().over(ibis.window(group_by="username", order_by="ts"))
+    starts = prev.isnull() | (elapsed_us(ev.ts, prev) > micros(p.gap))
+    flagged = ev.mutate(new=ibis.ifelse(starts, 1, 0).cast("int64"))  # no bool->int on PG
+    # A RANGE frame makes events at the same instant peers: they share one number whatever
+    # order the engine gave them in the lag window (only one of them can be flagged new).
+    running = ibis.window(group_by="username", order_by="ts", range=(None, 0))
     return flagged.mutate(activity=flagged.new.sum().over(running)).drop("new")
+
+
+def activity_devices(study: Study, p: ActivityDefinition) -> ir.Table:
+    """Kept activities, one row per contributing device: username, activity, start, end,
+    duration_us, events (of the activity), devid, login, device_events."""
+    t = tagged_events(study, p)
+    per = t.group_by("username", "activity", "devid", "login").agg(
+        device_events=t.count(), first=t.ts.min(), last=t.ts.max())
+    whole = ibis.window(group_by=["username", "activity"])
+    per = per.mutate(start=per.first.min().over(whole), end=per.last.max().over(whole),
+                     events=per.device_events.sum().over(whole))
+    per = per.mutate(duration_us=elapsed_us(per.end, per.start))
+    kept = per.filter((per.duration_us >= micros(p.min_duration)) & (per.events >= p.min_events))
+    return kept.drop("first", "last")
 
 
 def activity_table(study: Study, p: ActivityDefinition) -> ir.Table:
     """Kept activities: username, activity, start, end, duration_us, events."""
-    inst = labelled_instants(study, p)
-    acts = inst.group_by("username", "activity").agg(
-        start=inst.ts.min(), end=inst.ts.max(), events=inst.n.sum())
-    acts = acts.mutate(duration_us=elapsed_us(acts.end, acts.start))
-    return acts.filter((acts.duration_us >= micros(p.min_duration))
-                       & (acts.events >= p.min_events))
+    per = activity_devices(study, p)
+    return per.group_by("username", "activity").agg(
+        start=per.start.min(), end=per.end.max(), duration_us=per.duration_us.max(),
+        events=per.events.max())
 
 
 def activities_expr(study: Study, p: ActivityDefinition) -> ir.Table:
@@ -76,25 +88,27 @@ def activities_expr(study: Study, p: ActivityDefinition) -> ir.Table:
 
 def activity_events(study: Study, p: ActivityDefinition) -> ir.Table:
     """The events of kept activities: username, activity, devid, login, ts, kind, host, domain."""
-    ev = user_events(study, p)
-    inst = labelled_instants(study, p).select("username", "ts", "activity")
     acts = activity_table(study, p).select("username", "activity")
-    tagged = ev.join(inst, ["username", "ts"]).join(acts, ["username", "activity"])
+    tagged = tagged_events(study, p).join(acts, ["username", "activity"])
     return tagged.select("username", "activity", "devid", "login", "ts", "kind", "host", "domain")
 
 
 def activity_logins(study: Study, p: ActivityDefinition) -> ir.Table:
     """Distinct (username, activity, devid, login) of the devices that contributed events."""
-    return activity_events(study, p).select("username", "activity", "devid", "login").distinct()
+    return activity_devices(study, p).select("username", "activity", "devid", "login")
 
 
 def activity_frame(study: Study, p: ActivityDefinition) -> pd.DataFrame:
-    """Activities with their contributing devices, timestamps still as timestamps."""
-    acts = frame(activities_expr(study, p))
-    logins = frame(activity_logins(study, p))
-    joined = (logins.sort_values("login").groupby(["username", "activity"])["login"]
-              .agg("+".join).rename("devices").reset_index())
-    acts = acts.merge(joined, on=["username", "activity"], how="left")
+    """Activities with their contributing devices, timestamps still as timestamps (one query)."""
+    per = frame(activity_devices(study, p))
+    keys = ["username", "activity"]
+    acts = per.drop_duplicates(keys)[[*keys, "start", "end", "duration_us", "events"]]
+    devices = (per.sort_values("login").groupby(keys)["login"].agg("+".join)
+               .rename("devices").reset_index())
+    acts = acts.merge(devices, on=keys, how="left")
+    acts["duration_s"] = acts.pop("duration_us") / 1_000_000
+    acts["events"] = acts["events"].astype("int64")
+    acts = acts[[*keys, "start", "end", "duration_s", "events", "devices"]]
     return acts.sort_values(["username", "start"], kind="stable").reset_index(drop=True)
 
 
