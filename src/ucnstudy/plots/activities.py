@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 
 from ucnstudy.plots.cdfs import plot_log_ecdf
-from ucnstudy.plots.style import SECOND_TICKS, NamedFigure, colors, log_ticks, new_figure, no_data, slug
+from ucnstudy.plots.style import (
+    SECOND_TICKS,
+    NamedFigure,
+    colors,
+    date_axis,
+    log_ticks,
+    new_figure,
+    no_data,
+    slug,
+)
 
 MAX_MARKER_AREA = 400.0
 
@@ -67,7 +76,7 @@ def activity_map_figure(username: str, acts: pd.DataFrame, timezone: str) -> Nam
         ax.scatter(mine["x"], mine["hour"], s=area, alpha=0.5, color=color, label=f"{login} ({len(mine)})")
     if logins:
         ax.legend(loc="upper left", fontsize=8)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+        date_axis(ax)
     else:
         no_data(ax, "no activities")
     ax.set_ylim(0, 24)

@@ -13,6 +13,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.dates
+import matplotlib.ticker
 import numpy as np
 import seaborn as sns
 from matplotlib.axes import Axes
@@ -53,6 +55,13 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] =
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
+
+
+def date_axis(ax: Axes) -> None:
+    """Dates on x without repeated labels (a day label once, hours only when zoomed in)."""
+    locator = matplotlib.dates.AutoDateLocator(minticks=3, maxticks=12)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
 
 
 def colors(n: int) -> list[tuple[float, float, float]]:

@@ -13,7 +13,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
-from ucnstudy.plots.style import MARKERS, NamedFigure, colors, new_figure, no_data, slug
+from ucnstudy.plots.style import MARKERS, NamedFigure, colors, date_axis, new_figure, no_data, slug
 
 KINDS = (
     ("traffic", "Device traffic (seconds with packets)"),
@@ -69,7 +69,7 @@ def timeline_user_figure(username: str, events: pd.DataFrame) -> NamedFigure:
         ax.set_yticks(range(0, 25, 6))
         ax.set_ylabel("Hour of day (local)")
     axes[-1, 0].set_xlim(span[0] - 0.5, span[1] + 0.5)
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    date_axis(axes[-1, 0])
     axes[-1, 0].set_xlabel("Local date")
     fig.suptitle(f"Timeline [user={username}]")
     return NamedFigure(f"timeline-{slug(username)}", f"Timeline: {username}", fig,
