@@ -18,17 +18,15 @@ seconds = st.lists(st.integers(0, 300), max_size=60)
 
 
 def reference_confusion(pred: set[int], truth: set[int], tol: int, span: range) -> dict[str, int]:
-    c = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    c = {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "tp_truth": 0}
     for s in span:
         near_truth = any(t in truth for t in range(s - tol, s + tol + 1))
         near_pred = any(p in pred for p in range(s - tol, s + tol + 1))
-        if (s in pred and near_truth) or (s in truth and near_pred):
-            c["tp"] += 1
-        elif s in pred:
-            c["fp"] += 1
-        elif s in truth:
-            c["fn"] += 1
-        else:
+        if s in pred:
+            c["tp" if near_truth else "fp"] += 1
+        if s in truth:
+            c["tp_truth" if near_pred else "fn"] += 1
+        if s not in pred and s not in truth:
             c["tn"] += 1
     return c
 
@@ -40,11 +38,19 @@ def test_confusion_matches_per_second_reference(p, g, tol):
     assert got == reference_confusion(set(p), set(g), tol, range(0, 301))
 
 
+def test_a_sparse_detection_cannot_borrow_the_truths_seconds():
+    truth = Intervals.of([0], [121])
+    c = confusion(Intervals.of([60, 1000], [61, 1001]), truth, 60, (0, 2000))
+    assert (c["tp"], c["fp"], c["tp_truth"], c["fn"]) == (1, 1, 121, 0)
+    row = evaluate({1: Intervals.of([60, 1000], [61, 1001])}, {1: truth}, 60).iloc[-1]
+    assert row["precision"] == 0.5 and row["recall"] == 1.0
+
+
 def test_tolerance_zero_is_the_originals_count_and_scores():
     pred = Intervals.of([0, 100], [10, 110])
     truth = Intervals.of([5], [50])
     c = confusion(pred, truth, 0, (0, 200))
-    assert c == {"tp": 5, "fp": 15, "fn": 40, "tn": 140}
+    assert c == {"tp": 5, "fp": 15, "fn": 40, "tn": 140, "tp_truth": 5}
     table = evaluate({1: pred}, {1: truth}, tolerance=0)
     row = table[table["device"] == "all"].iloc[0]
     assert row["tn"] == 86400 - 60  # span: the whole UTC day
@@ -57,7 +63,7 @@ def test_all_row_sums_devices_and_devices_without_truth_are_not_scored():
     pred = {1: Intervals.of([50], [150]), 3: Intervals.of([0], [1000])}
     t = evaluate(pred, truth, tolerance=0)
     assert t["device"].tolist() == ["1", "2", "all"]
-    assert t.iloc[2][["tp", "fp", "fn"]].tolist() == [50, 50, 150]
+    assert t.iloc[2][["tp", "fp", "fn", "tp_truth"]].tolist() == [50, 50, 150, 50]
     assert np.isnan(t.iloc[1]["precision"]) and t.iloc[1]["recall"] == 0
 
 
@@ -122,5 +128,5 @@ def test_absence_counts_match_reference(g, events):
 
 def test_scores_frame_columns():
     t = evaluate({}, {1: Intervals.of([0], [10])}, tolerance=60)
-    assert list(t.columns) == ["device", "tp", "fp", "fn", "tn", "precision", "recall", "f1"]
+    assert list(t.columns) == ["device", "tp", "fp", "fn", "tn", "tp_truth", "precision", "recall", "f1"]
     assert isinstance(t, pd.DataFrame)

@@ -128,7 +128,7 @@ def evaluate_study(study: Study, params: EvaluationParams | None = None,
 
 def _scored(config: Config, table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(config=config.name, family=config.family)[
-        ["config", "family", "device", "tp", "fp", "fn", "tn", "precision", "recall", "f1"]]
+        ["config", "family", "device", "tp", "fp", "fn", "tn", "tp_truth", "precision", "recall", "f1"]]
 
 
 def _absence(user: pd.DataFrame, det: Detection, truth: GroundTruth, tz: dict[int, str]) -> dict:

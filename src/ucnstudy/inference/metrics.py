@@ -1,16 +1,18 @@
 """Per-second evaluation of detected activity against ground truth, by interval arithmetic.
 
-For a device, P is the set of detected seconds, G the ground-truth seconds and t the tolerance.
-With dil(X) the seconds within t of X, every second of the device's span is exactly one of
-  TP: (P and dil(G)) or (G and dil(P))   a detection near the truth, or truth near a detection
-  FP: P and not dil(G)                   a detection far from any truth
-  FN: G and not dil(P)                   truth far from any detection
-  TN: everything else
-(with t = 0 these are the original's per-second counts). precision = TP / (TP + FP),
-recall = TP / (TP + FN), F1 their harmonic mean. The span runs from local midnight before the
-first second (detected or true) to local midnight after the last, as the original's
-"00:00:00 of the first day to 23:59:59 of the last day". Only devices with ground truth are
-scored; the `all` row sums the counts over devices.
+For a device, P is the set of detected seconds, G the ground-truth seconds and t the tolerance;
+dil(X) is the set of seconds within t of X. Then
+  TP = |P and dil(G)|        detected seconds near a true second (precision's numerator)
+  FP = |P and not dil(G)|    detected seconds far from any true second
+  TP_truth = |G and dil(P)|  true seconds near a detected second (recall's numerator)
+  FN = |G and not dil(P)|    true seconds far from any detection
+  TN = span - |P or G|       seconds neither detected nor true
+precision = TP / (TP + FP), recall = TP_truth / (TP_truth + FN), F1 their harmonic mean. With
+t = 0, TP = TP_truth and these are the original's per-second counts. Each side is counted on its
+own set, so a sparse detector cannot borrow the truth's seconds to look precise. The span runs
+from local midnight before the first second (detected or true) to local midnight after the
+last, as the original's "00:00:00 of the first day to 23:59:59 of the last day". Only devices
+with ground truth are scored; the `all` row sums the counts over devices.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 from ucnstudy.inference.intervals import Intervals, sweep
 
 P_BIT, G_BIT, DP_BIT, DG_BIT = 1, 2, 4, 8
-COUNT_COLUMNS = ["tp", "fp", "fn", "tn"]
+COUNT_COLUMNS = ["tp", "fp", "fn", "tn", "tp_truth"]
 
 
 def local_day_span(lo: int, hi: int, tz: str) -> tuple[int, int]:
@@ -41,18 +43,21 @@ def confusion(pred: Intervals, truth: Intervals, tolerance: int, span: tuple[int
     lengths, mask = sweep(pred, truth, pred.dilate(tolerance), truth.dilate(tolerance))
     in_p, in_g = (mask & P_BIT) > 0, (mask & G_BIT) > 0
     near_p, near_g = (mask & DP_BIT) > 0, (mask & DG_BIT) > 0
-    tp = int(lengths[(in_p & near_g) | (in_g & near_p)].sum())
+    tp = int(lengths[in_p & near_g].sum())
     fp = int(lengths[in_p & ~near_g].sum())
+    tp_truth = int(lengths[in_g & near_p].sum())
     fn = int(lengths[in_g & ~near_p].sum())
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": span[1] - span[0] - tp - fp - fn}
+    either = int(lengths[in_p | in_g].sum())
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": span[1] - span[0] - either, "tp_truth": tp_truth}
 
 
 def scores(counts: pd.DataFrame) -> pd.DataFrame:
     """Add precision, recall and F1 (NaN when undefined) to a frame of counts."""
     out = counts.copy()
     tp, fp, fn = (out[c].astype(float) for c in ("tp", "fp", "fn"))
+    tp_truth = out["tp_truth"].astype(float) if "tp_truth" in out else tp
     out["precision"] = tp / (tp + fp).where(tp + fp > 0)
-    out["recall"] = tp / (tp + fn).where(tp + fn > 0)
+    out["recall"] = tp_truth / (tp_truth + fn).where(tp_truth + fn > 0)
     p, r = out["precision"], out["recall"]
     out["f1"] = (2 * p * r / (p + r).where(p + r > 0)).where(p.notna() & r.notna())
     return out
@@ -60,7 +65,7 @@ def scores(counts: pd.DataFrame) -> pd.DataFrame:
 
 def evaluate(pred: Mapping[int, Intervals], truth: Mapping[int, Intervals], tolerance: int = 60,
              timezones: Mapping[int, str] | None = None) -> pd.DataFrame:
-    """One row per ground-truth device plus an `all` row: device, tp, fp, fn, tn, P, R, F1."""
+    """One row per ground-truth device plus an `all` row: device, counts, P, R, F1."""
     rows = []
     for dev in sorted(truth):
         g = truth[dev]
@@ -115,4 +120,5 @@ def confusion_segments(pred: Intervals, truth: Intervals, tolerance: int, span: 
     in_p, in_g = (mask & P_BIT) > 0, (mask & G_BIT) > 0
     near_p, near_g = (mask & DP_BIT) > 0, (mask & DG_BIT) > 0
     kinds = {"TP": (in_p & near_g) | (in_g & near_p), "FP": in_p & ~near_g, "FN": in_g & ~near_p}
+    # (for a timeline, a true second near a detection is shown as found: green)
     return {k: union(starts[m & (lengths > 0)], ends[m & (lengths > 0)]) for k, m in kinds.items()}
