@@ -138,7 +138,7 @@ REAL_LINES = [
                      lambda t: t[0][: t[1]] + t[2] + t[0][t[1]:])))
 def test_parse_line_never_raises(line: str) -> None:
     fields = parse_line(line)
-    assert fields is None or fields["epoch"] is not None
+    assert fields is None or (len(fields) == 11 and fields[0] is not None)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -12,6 +12,7 @@ address (::ffff:a.b.c.d) is compared as its IPv4 address.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 import duckdb
 import numpy as np
@@ -33,6 +34,7 @@ _MATCH = """
 """
 
 
+@lru_cache(maxsize=1 << 16)  # logs repeat a few thousand addresses millions of times
 def canonical_address(text: str | None) -> str | None:
     """The canonical text form of an IP address, or None when it is not one."""
     if not text:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ucnstudy.enrich.domains import normalise_host
 
@@ -53,6 +54,7 @@ def split_url(url: str, method: str | None = None) -> tuple[str | None, str | No
     return host, path, port
 
 
+@lru_cache(maxsize=4096)
 def clean_mimetype(value: str | None) -> str | None:
     """The 'type/subtype' of a Content-Type value in lower case, or None ('-', empty, garbage)."""
     if not value:
