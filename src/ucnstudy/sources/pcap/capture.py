@@ -17,6 +17,7 @@ from ucnstudy.sources.pcap.payloads import PayloadInspector
 from ucnstudy.sources.pcap.reader import BLOCK_BYTES, read_blocks
 
 Problem = Callable[[str, int], None]
+BATCH_ROWS = 100_000
 Output = Iterator[tuple[str, pa.Table]]
 
 
@@ -57,10 +58,22 @@ class CaptureImport:
         self.stats = CaptureStats()
 
     def run(self, path: str, on_packets: Callable[[int], None]) -> Output:
+        """Canonical rows in batches of about BATCH_ROWS per table (fewer, larger loads)."""
+        batches: dict[str, list[pa.Table]] = {}
+
+        def ready(final: bool) -> Output:
+            for name in list(batches):
+                if final or sum(t.num_rows for t in batches[name]) >= BATCH_ROWS:
+                    yield name, pa.concat_tables(batches.pop(name))
+
         for block in read_blocks(path, self.problem, self.opts.block_bytes):
-            yield from self.add(decode(block))
+            for name, table in self.add(decode(block)):
+                batches.setdefault(name, []).append(table)
+            yield from ready(final=False)
             on_packets(len(block))
-        yield from self.finish()
+        for name, table in self.finish():
+            batches.setdefault(name, []).append(table)
+        yield from ready(final=True)
 
     def add(self, p: Packets) -> Output:
         self.stats.packets += len(p)

@@ -16,7 +16,6 @@ import numpy as np
 
 from ucnstudy.sources.pcap.reader import Block
 
-PAD = 128  # zero bytes appended to a block so that every gather stays in bounds
 V4_MAPPED = np.uint64(0xFFFF00000000)
 ETH_IPV4, ETH_IPV6, ETH_VLAN, ETH_QINQ = 0x0800, 0x86DD, 0x8100, 0x88A8
 IPV6_EXTENSIONS = (0, 43, 60)  # hop-by-hop, routing, destination options
@@ -28,7 +27,7 @@ class Packets:
     """Decoded header fields of the packets of one block (arrays of equal length)."""
 
     buf: np.ndarray  # uint8, the block bytes plus PAD zeros
-    raw: bytes  # the same bytes, for cheap payload slices
+    view: memoryview  # the same bytes, for cheap payload slices
     number: np.ndarray  # 1-based packet number in the capture
     ts_us: np.ndarray
     is_ip: np.ndarray  # bool
@@ -51,7 +50,7 @@ class Packets:
 
     def payload(self, i: int) -> bytes:
         start = int(self.pl_off[i])
-        return self.raw[start:start + int(self.pl_len[i])]
+        return self.view[start:start + int(self.pl_len[i])].tobytes()
 
 
 def _gather(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
@@ -82,9 +81,19 @@ def _link_layer(buf: np.ndarray, blk: Block) -> tuple[np.ndarray, np.ndarray]:
         l3 = np.where(eth, off + 14, l3)
         for _ in range(2):  # up to two VLAN tags (802.1Q, QinQ)
             tagged = eth & ((etype == ETH_VLAN) | (etype == ETH_QINQ))
+            if not tagged.any():
+                break
             etype = np.where(tagged, be16(buf, l3 + 2), etype)
             l3 = np.where(tagged, l3 + 4, l3)
         proto = np.where(eth, etype, proto)
+    if not eth.all():
+        l3, proto = _other_links(buf, off, lt, l3, proto)
+    return l3, proto
+
+
+def _other_links(buf: np.ndarray, off: np.ndarray, lt: np.ndarray, l3: np.ndarray, proto: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Linux cooked captures, BSD loopback and raw IP (VPN tunnels)."""
     sll = lt == 113  # Linux cooked capture v1
     proto = np.where(sll, be16(buf, off + 14), proto)
     l3 = np.where(sll, off + 16, l3)
@@ -105,8 +114,7 @@ def _link_layer(buf: np.ndarray, blk: Block) -> tuple[np.ndarray, np.ndarray]:
 
 def decode(blk: Block) -> Packets:
     """Header fields of every packet in the block."""
-    raw = blk.raw + bytes(PAD)
-    buf = np.frombuffer(raw, np.uint8)
+    buf = np.frombuffer(blk.raw, np.uint8)  # the reader leaves PAD zero bytes after the data
     n = len(blk)
     cap_end = blk.offset + blk.caplen
     l3, netproto = _link_layer(buf, blk)
@@ -133,7 +141,8 @@ def decode(blk: Block) -> Packets:
     pl_off = l4 + doff
     pl_len = np.where(has_ports, np.maximum(ip_end - pl_off, 0), 0)
     return Packets(
-        buf=buf, raw=raw, number=blk.first_number + np.arange(n, dtype=np.int64), ts_us=blk.ts_us,
+        buf=buf, view=memoryview(blk.raw), ts_us=blk.ts_us,
+        number=blk.first_number + np.arange(n, dtype=np.int64),
         is_ip=v4 | v6, ip_len=np.where(v4 | v6, ip_len, 0), proto=np.where(v4 | v6, proto, -1),
         src_hi=src_hi, src_lo=src_lo, dst_hi=dst_hi, dst_lo=dst_lo, has_ports=has_ports,
         sport=np.where(has_ports, ports[:, 0], 0), dport=np.where(has_ports, ports[:, 1], 0),
@@ -186,6 +195,14 @@ def address_text(hi: int, lo: int) -> str:
         if len(_TEXT_CACHE) < 1_000_000:
             _TEXT_CACHE[key] = text
     return text
+
+
+def packed_words(packed: bytes) -> tuple[int, int]:
+    """The two 64-bit words of a 4- or 16-byte packed address."""
+    value = int.from_bytes(packed, "big")
+    if len(packed) == 4:
+        return 0, int(V4_MAPPED) | value
+    return value >> 64, value & 0xFFFFFFFFFFFFFFFF
 
 
 def address_words(text: str) -> tuple[int, int]:

@@ -25,6 +25,7 @@ class Answer:
     name: str
     addr: str | None
     ttl: int
+    packed: bytes = b""  # the address bytes of an A or AAAA record
 
 
 @dataclass
@@ -36,20 +37,21 @@ class Message:
     answers: list[Answer]
 
 
-def read_name(msg: bytes, pos: int) -> tuple[str, int]:
-    """A possibly compressed name at pos: (lower-case name without trailing dot, next pos)."""
-    labels: list[str] = []
-    end = -1
-    jumps = 0
+def read_name(msg: bytes, pos: int, seen: dict[int, bytes] | None = None) -> tuple[str, int]:
+    """A possibly compressed name at pos: (lower-case name without trailing dot, next pos).
+    `seen` maps offsets of names already read in this message to their bytes (a shortcut for
+    compression pointers)."""
+    labels: list[bytes] = []
+    start, end, jumps, size = pos, -1, 0, len(msg)
     while True:
-        if pos >= len(msg):
+        if pos >= size:
             raise DnsError("name runs past the end of the message")
         length = msg[pos]
         if length == 0:
             pos += 1
             break
-        if length & 0xC0 == 0xC0:
-            if pos + 1 >= len(msg):
+        if length >= 0xC0:
+            if pos + 1 >= size:
                 raise DnsError("truncated compression pointer")
             if end < 0:
                 end = pos + 2
@@ -57,15 +59,21 @@ def read_name(msg: bytes, pos: int) -> tuple[str, int]:
             if jumps > 64:
                 raise DnsError("compression pointer loop")
             pos = ((length & 0x3F) << 8) | msg[pos + 1]
+            if seen is not None and pos in seen:
+                labels.append(seen[pos])
+                break
             continue
         if length & 0xC0:
             raise DnsError(f"unsupported label type 0x{length:02x}")
-        label = msg[pos + 1:pos + 1 + length]
-        if len(label) < length:
+        nxt = pos + 1 + length
+        if nxt > size:
             raise DnsError("label runs past the end of the message")
-        labels.append(label.decode("ascii", "backslashreplace").lower())
-        pos += 1 + length
-    return ".".join(labels), (end if end >= 0 else pos)
+        labels.append(msg[pos + 1:nxt])
+        pos = nxt
+    raw = b".".join(labels)
+    if seen is not None and end < 0:
+        seen[start] = raw
+    return raw.decode("ascii", "backslashreplace").lower(), (end if end >= 0 else pos)
 
 
 def parse(msg: bytes) -> Message:
@@ -75,8 +83,9 @@ def parse(msg: bytes) -> Message:
     ident, flags, qdcount, ancount = struct.unpack_from("!HHHH", msg, 0)
     pos = 12
     query = qtype = None
+    seen: dict[int, bytes] = {}
     for i in range(qdcount):
-        name, pos = read_name(msg, pos)
+        name, pos = read_name(msg, pos, seen)
         if pos + 4 > len(msg):
             raise DnsError("truncated question")
         if i == 0:
@@ -84,13 +93,13 @@ def parse(msg: bytes) -> Message:
         pos += 4
     answers = []
     for _ in range(ancount):
-        answer, pos = _record(msg, pos)
+        answer, pos = _record(msg, pos, seen)
         answers.append(answer)
     return Message(ident, bool(flags & 0x8000), query, qtype, answers)
 
 
-def _record(msg: bytes, pos: int) -> tuple[Answer, int]:
-    name, pos = read_name(msg, pos)
+def _record(msg: bytes, pos: int, seen: dict[int, bytes]) -> tuple[Answer, int]:
+    name, pos = read_name(msg, pos, seen)
     if pos + 10 > len(msg):
         raise DnsError("truncated resource record header")
     rtype, _, ttl, rdlen = struct.unpack_from("!HHiH", msg, pos)
@@ -99,10 +108,13 @@ def _record(msg: bytes, pos: int) -> tuple[Answer, int]:
     if rdata_end > len(msg):
         raise DnsError("resource record data runs past the end of the message")
     addr: str | None = None
+    packed = b""
     if rtype == A and rdlen == 4:
-        addr = str(ipaddress.IPv4Address(msg[pos:rdata_end]))
+        packed = msg[pos:rdata_end]
+        addr = f"{packed[0]}.{packed[1]}.{packed[2]}.{packed[3]}"
     elif rtype == AAAA and rdlen == 16:
-        addr = str(ipaddress.IPv6Address(msg[pos:rdata_end]))
+        packed = msg[pos:rdata_end]
+        addr = str(ipaddress.IPv6Address(packed))
     elif rtype in NAME_AT and rdlen > NAME_AT[rtype]:
-        addr, _ = read_name(msg, pos + NAME_AT[rtype])
-    return Answer(rtype, name, addr, max(ttl, 0)), rdata_end
+        addr, _ = read_name(msg, pos + NAME_AT[rtype], seen)
+    return Answer(rtype, name, addr, max(ttl, 0), packed), rdata_end

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ucnstudy.sources.pcap import dns, tls
-from ucnstudy.sources.pcap.decode import TCP, Packets, address_words, be16, be32
+from ucnstudy.sources.pcap.decode import TCP, Packets, be16, be32, packed_words
 from ucnstudy.sources.pcap.device import Orientation
 from ucnstudy.sources.pcap.http import METHODS, HttpConnection, Request
 from ucnstudy.sources.pcap.tcpstream import Reassembler
@@ -114,11 +114,26 @@ class PayloadInspector:
 
     def inspect(self, p: Packets, o: Orientation, h: np.ndarray, ports: np.ndarray) -> None:
         idx = self.candidates(p, o, h, ports)
+        is_dns = (o.remote_port[idx] == 53) | (o.local_port[idx] == 53)
+        # a well-formed UDP DNS query only needs its id (for query_ts), not a full parse
+        at = np.where(is_dns, p.pl_off[idx], 0)
+        query_id = np.where(is_dns & (p.proto[idx] != TCP) & (p.pl_len[idx] >= 12)
+                            & ((p.buf[at + 2] & 0x80) == 0), be16(p.buf, at), -1)
         columns = (idx, h[idx], p.ts_us[idx], o.outgoing[idx], p.seq[idx], p.tcp_flags[idx],
-                   p.pl_len[idx], (o.remote_port[idx] == 53) | (o.local_port[idx] == 53))
-        for i, key, ts, out, seq, flags, length, is_dns in zip(*(c.tolist() for c in columns), strict=True):
+                   p.pl_len[idx], is_dns, query_id)
+        http, queries = self.http, self.queries
+        for i, key, ts, out, seq, flags, length, dns_port, qid in zip(*(c.tolist() for c in columns),
+                                                                      strict=True):
+            if qid >= 0:
+                queries.setdefault((key, qid), ts)
+                continue
+            conn = http.get(key)
+            if conn is not None and not flags & (FIN | RST) and conn.skip_body(out, seq, length, ts):
+                if conn.done:
+                    self._http_done(Segment(p, o, i, key, ts, out, seq, flags, length), conn)
+                continue  # an in-order body segment: nothing to parse
             seg = Segment(p, o, i, key, ts, out, seq, flags, length)
-            if is_dns:
+            if dns_port:
                 self._dns(seg)
             else:
                 self._tcp(seg)
@@ -154,16 +169,13 @@ class PayloadInspector:
         query_us = self.queries.pop((seg.key, message.ident), None)
         self.dns_events.append(DnsEvent(seg.five(), seg.ts, query_us, message))
         for answer in message.answers:
-            if answer.rtype in (dns.A, dns.AAAA) and answer.addr and message.query:
-                seen = self.resolved.setdefault(address_words(answer.addr), [])
+            if answer.packed and message.query:
+                seen = self.resolved.setdefault(packed_words(answer.packed), [])
                 seen.append((seg.ts, message.query))
                 del seen[:-4]
 
     def _tcp(self, seg: Segment) -> None:
         conn = self.http.get(seg.key)
-        if conn is not None and conn.skip_body(seg.out, seg.seq, seg.length, seg.ts):
-            self._http_done(seg, conn)  # a body segment in order: nothing to parse
-            return
         data = seg.payload()
         if conn is None and seg.out and data[:4] in METHODS:
             conn = self.http[seg.key] = HttpConnection(seg.five())

@@ -19,6 +19,8 @@ import numpy as np
 
 from ucnstudy.errors import InputError
 
+PAD = 128  # zero bytes after the data of every buffer, so that vectorised reads stay in bounds
+
 BLOCK_BYTES = 16 << 20  # bytes read per block; memory is a small multiple of this
 MAX_RECORD = 1 << 22  # larger records are corrupt (libpcap's own limit is 256 KiB)
 RESYNC_WINDOW = 8 << 20  # bytes scanned for the next good record after corruption
@@ -37,7 +39,7 @@ Report = Callable[[str, int], None]  # (message, packet number)
 class Block:
     """Packets whose bytes lie in `raw`: data offset, captured length, time and link type."""
 
-    raw: bytes
+    raw: bytearray  # packet bytes, followed by at least PAD zero bytes
     offset: np.ndarray  # int64, start of each packet's data in raw
     caplen: np.ndarray  # int64
     ts_us: np.ndarray  # int64, microseconds since the epoch (UTC)
@@ -80,7 +82,7 @@ class Records:
             self.parts.append((cols[0], cols[1], cols[2], cols[3].astype(np.int32)))
             self.one = []
 
-    def block(self, raw: bytes, first_number: int) -> Block:
+    def block(self, raw: bytearray, first_number: int) -> Block:
         self._flush_one()
         off, cap, ts, lt = (np.concatenate([p[k] for p in self.parts]) for k in range(4))
         return Block(raw, off.astype(np.int64), cap.astype(np.int64), ts.astype(np.int64),
@@ -111,33 +113,46 @@ def open_capture(path: str) -> BinaryIO:
 def read_blocks(path: str, report: Report, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
     """Blocks of packets of a pcap or pcapng file; problems go to `report`."""
     with open_capture(path) as stream:
-        chunks = _chunks(path, stream, block_bytes, report)
-        head = next(chunks, b"")
-        if len(head) < 4:
+        source = _Source(stream, block_bytes, report)
+        data, end = source.fill(b"", 0, 0)
+        if end < 4:
             raise InputError(path, "empty or too short to be a capture (no pcap or pcapng header)")
-        magic = head[:4]
+        magic = bytes(data[:4])
         if magic in PCAP_MAGICS:
             walker: _Walker = _PcapWalker(path, report, *PCAP_MAGICS[magic])
         elif magic == PCAPNG_MAGIC:
             walker = _PcapngWalker(path, report)
         else:
             raise InputError(path, f"not a pcap or pcapng capture (magic bytes {magic.hex()})")
-        yield from walker.run(head, chunks)
+        yield from walker.run(source, data, end)
 
 
-def _chunks(path: str, stream: BinaryIO, size: int, report: Report) -> Iterator[bytes]:
-    done = 0
-    while True:
-        try:
-            data = stream.read(size)
-        except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-            report(f"compressed stream ends or is corrupt after byte {done:,} ({exc}); "
-                   "the rest of the file is skipped", 0)
-            return
-        if not data:
-            return
-        done += len(data)
-        yield data
+class _Source:
+    """Reads the stream straight into fresh buffers that end with PAD zero bytes (one copy:
+    only the incomplete record at the end of a block is carried over)."""
+
+    def __init__(self, stream: BinaryIO, size: int, report: Report) -> None:
+        self.stream, self.size, self.report = stream, size, report
+        self.done = 0  # bytes read so far
+        self.eof = False
+
+    def fill(self, old: bytes | bytearray, pos: int, end: int) -> tuple[bytearray, int]:
+        carry = end - pos
+        data = bytearray(carry + self.size + PAD)
+        data[:carry] = memoryview(old)[pos:end]
+        view, got = memoryview(data), carry
+        while not self.eof and got < carry + self.size:
+            try:
+                n = self.stream.readinto(view[got:carry + self.size])  # type: ignore[attr-defined]
+            except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+                self.report(f"compressed stream ends or is corrupt after byte {self.done:,} ({exc}); "
+                            "the rest of the file is skipped", 0)
+                n = 0
+            if not n:
+                self.eof = True
+            got += n or 0
+            self.done += n or 0
+        return data, got
 
 
 class _Walker:
@@ -150,28 +165,24 @@ class _Walker:
         self.dead = False  # set when no valid record follows a corruption: stop reading
         self.reported: set[int] = set()  # stream offsets already reported (blocks are re-walked)
 
-    def run(self, head: bytes, chunks: Iterator[bytes]) -> Iterator[Block]:
-        buf, pos = head, self.start(head)
-        for chunk in chunks:
-            buf, pos = yield from self._drain(buf, pos, final=False)
-            if self.dead:
-                return
-            buf = buf[pos:] + chunk
+    def run(self, source: _Source, data: bytearray, end: int) -> Iterator[Block]:
+        pos = self.start(memoryview(data)[:end])
+        while True:
+            final = source.eof
+            recs = Records()
+            stop = self.walk(memoryview(data)[:end], pos, recs, final)
+            if len(recs):
+                first = self.number + 1
+                self.number += len(recs)
+                yield recs.block(data, first)
+            self.base += stop
+            if self.dead or final:
+                break
+            data, end = source.fill(data, stop, end)
             pos = 0
-        buf, pos = yield from self._drain(buf, pos, final=True)
-        if pos < len(buf):
+        if not self.dead and stop < end:
             self.report(f"truncated capture: the last record at byte offset {self.base:,} is "
-                        f"incomplete ({len(buf) - pos:,} bytes ignored)", self.number + 1)
-
-    def _drain(self, buf: bytes, pos: int, final: bool) -> Iterator[Block]:
-        recs = Records()
-        end = self.walk(buf, pos, recs, final)
-        if len(recs):
-            first = self.number + 1
-            self.number += len(recs)
-            yield recs.block(buf, first)
-        self.base += end
-        return buf, end
+                        f"incomplete ({end - stop:,} bytes ignored)", self.number + 1)
 
     def start(self, head: bytes) -> int:
         raise NotImplementedError

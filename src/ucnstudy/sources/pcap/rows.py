@@ -26,9 +26,13 @@ def texts(hi: np.ndarray, lo: np.ndarray) -> pa.Array:
     """Text addresses, converting each distinct address once."""
     if not len(hi):
         return pa.array([], pa.string())
-    pairs, inverse = np.unique(np.stack([hi.astype(np.uint64), lo.astype(np.uint64)], axis=1),
-                               axis=0, return_inverse=True)
-    names = np.array([address_text(h, low) for h, low in pairs.tolist()], dtype=object)
+    hi, lo = hi.astype(np.uint64), lo.astype(np.uint64)
+    if not hi.any():  # IPv4 only: the low word identifies the address
+        values, inverse = np.unique(lo, return_inverse=True)
+        names = np.array([address_text(0, low) for low in values.tolist()], dtype=object)
+    else:
+        pairs, inverse = np.unique(np.stack([hi, lo], axis=1), axis=0, return_inverse=True)
+        names = np.array([address_text(h, low) for h, low in pairs.tolist()], dtype=object)
     return pa.array(names[inverse.ravel()], pa.string())
 
 
@@ -51,7 +55,7 @@ def tuple_columns(cols: dict[str, np.ndarray]) -> dict[str, pa.Array]:
     """srcip, dstip, proto, srcport, dstport, flowid and service of oriented tuple columns."""
     h = key_hash(cols)
     _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    fives = [tuple(int(cols[k][i]) for k in KEYS) for i in first.tolist()]
+    fives = list(zip(*(cols[k][first].tolist() for k in KEYS), strict=True))
     ids = np.array([flow_id(f) for f in fives], dtype=object)[inverse.ravel()]
     proto = pa.array(cols["proto"].astype(np.int32))
     dstport = pa.array(cols["remote_port"].astype(np.int32))
