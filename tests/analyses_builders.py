@@ -66,6 +66,13 @@ class Builder:
     def add(self, table: str, **values: Any) -> None:
         self.rows[table].append(values)
 
+    def reload(self, study: Study) -> Study:
+        """Empty every table of a scratch study, then load: cheaper than a new study per
+        hypothesis example."""
+        for name in TABLES:
+            study.con.raw_sql(f'DELETE FROM "{name}"')
+        return self.load(study)
+
     def load(self, study: Study) -> Study:
         items = []
         for name, rows in self.rows.items():

@@ -14,7 +14,17 @@ from hypothesis import strategies as st
 from analyses_builders import Builder, at
 from analyses_reference import activities as reference
 from ucnstudy.analyses.activities import ActivitiesParams, activities, activity_frame
-from ucnstudy.store import open_study
+from ucnstudy.store import Study, open_study
+
+_SCRATCH: list[Study] = []
+
+
+def scratch() -> Study:
+    """One in-memory study reused by the hypothesis examples of this module."""
+    if not _SCRATCH:
+        _SCRATCH.append(open_study(":memory:"))
+        _SCRATCH[0].create_schema()
+    return _SCRATCH[0]
 
 
 def iso(ts: datetime) -> str:
@@ -143,10 +153,8 @@ def test_random_event_sets_match_the_reference(events, gap, min_events, include_
             b.dns(login, when, "a.com")
         else:
             b.http(login, when, "b.com")
-    study = open_study(":memory:")
-    study.create_schema()
-    b.load(study)
+    study = scratch()
+    b.reload(study)
     p = ActivitiesParams(gap=gap, min_events=min_events, include_shared=include_shared)
     got = as_rows(activities(study, p))
-    study.close()
     assert got == expected(b, gap=gap, min_events=min_events, include_shared=include_shared)

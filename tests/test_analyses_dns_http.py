@@ -13,7 +13,17 @@ from analyses_builders import Builder, at
 from analyses_reference import dns_http as reference
 from analyses_reference import original_pairing as original_reference
 from ucnstudy.analyses.dns_http import DnsHttpParams, dns_http
-from ucnstudy.store import open_study
+from ucnstudy.store import Study, open_study
+
+_SCRATCH: list[Study] = []
+
+
+def scratch() -> Study:
+    """One in-memory study reused by the hypothesis examples of this module."""
+    if not _SCRATCH:
+        _SCRATCH.append(open_study(":memory:"))
+        _SCRATCH[0].create_schema()
+    return _SCRATCH[0]
 
 
 def as_rows(df: pd.DataFrame) -> list[tuple]:
@@ -113,11 +123,9 @@ def test_random_event_sets_match_both_references(events):
             b.dns(login, at(t / 2), host, ttl=None if ttl is None else [ttl])
         else:
             b.http(login, at(t / 2), host)
-    study = open_study(":memory:")
-    study.create_schema()
-    b.load(study)
+    study = scratch()
+    b.reload(study)
     latest = as_rows(dns_http(study, DnsHttpParams()))
     original = as_rows(dns_http(study, DnsHttpParams(match="original")))
-    study.close()
     assert latest == reference(b.rows)
     assert original == original_reference(b.rows)
