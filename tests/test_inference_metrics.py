@@ -130,3 +130,10 @@ def test_scores_frame_columns():
     t = evaluate({}, {1: Intervals.of([0], [10])}, tolerance=60)
     assert list(t.columns) == ["device", "tp", "fp", "fn", "tn", "tp_truth", "precision", "recall", "f1"]
     assert isinstance(t, pd.DataFrame)
+
+
+def test_begin_of_day_cutoff_is_4am_wall_time_on_a_dst_day():
+    # 25 Oct 2015 in London: 04:00 GMT = 04:00 UTC (midnight was 23:00 UTC the day before).
+    four = calendar.timegm(datetime(2015, 10, 25, 4).timetuple())
+    iv = Intervals.of([four - 1800], [four + 600])
+    assert day_bounds(iv, "Europe/London").iloc[0]["begin"] == four

@@ -20,25 +20,31 @@ from ucnstudy.inference.intervals import Intervals
 
 
 def split_by_local_day(iv: Intervals, tz: str) -> pd.DataFrame:
-    """Pieces of the intervals cut at local midnights: date, start, end (epoch s, end exclusive)."""
+    """Pieces of the intervals cut at local midnights: date, start, end (epoch s, end exclusive).
+
+    Vectorised: only the rare intervals that cross midnight are cut one by one.
+    """
     if not len(iv):
         return pd.DataFrame(columns=["date", "start", "end"])
-    s = pd.to_datetime(iv.starts, unit="s", utc=True).tz_convert(tz)
-    e = pd.to_datetime(iv.ends - 1, unit="s", utc=True).tz_convert(tz)
-    rows = {"date": [], "start": [], "end": []}
-    for a, b, sd, ed in zip(iv.starts, iv.ends, s.normalize(), e.normalize(), strict=True):
-        day, lo = sd, int(a)
-        while day.tz_localize(None) < ed.tz_localize(None):
+    first = pd.to_datetime(iv.starts, unit="s", utc=True).tz_convert(tz).normalize()
+    last = pd.to_datetime(iv.ends - 1, unit="s", utc=True).tz_convert(tz).normalize()
+    same = np.asarray(first == last)
+    pieces = [pd.DataFrame({"date": first[same].date, "start": iv.starts[same], "end": iv.ends[same]})]
+    rows: dict[str, list] = {"date": [], "start": [], "end": []}
+    for a, b, day, end_day in zip(iv.starts[~same], iv.ends[~same], first[~same], last[~same], strict=True):
+        lo = int(a)
+        while day.tz_localize(None) < end_day.tz_localize(None):
             nxt = (day.tz_localize(None) + pd.Timedelta(days=1)).tz_localize(
                 tz, ambiguous=False, nonexistent="shift_forward")
             rows["date"].append(day.date())
             rows["start"].append(lo)
             rows["end"].append(int(nxt.timestamp()))
             day, lo = nxt, int(nxt.timestamp())
-        rows["date"].append(ed.date())
+        rows["date"].append(end_day.date())
         rows["start"].append(lo)
         rows["end"].append(int(b))
-    return pd.DataFrame(rows)
+    pieces.append(pd.DataFrame(rows))
+    return pd.concat(pieces, ignore_index=True)
 
 
 def day_bounds(iv: Intervals, tz: str, begin_hour: int = 4) -> pd.DataFrame:
@@ -46,10 +52,10 @@ def day_bounds(iv: Intervals, tz: str, begin_hour: int = 4) -> pd.DataFrame:
     pieces = split_by_local_day(iv, tz)
     if pieces.empty:
         return pd.DataFrame(columns=["date", "begin", "end"])
-    cutoff = np.array([
-        int(pd.Timestamp(d).tz_localize(tz, ambiguous=False, nonexistent="shift_forward").timestamp())
-        + begin_hour * 3600 for d in pieces["date"]
-    ])
+    dates = pd.unique(pieces["date"])
+    wall = {d: int((pd.Timestamp(d) + pd.Timedelta(hours=begin_hour))  # 04:00 wall time, DST-right
+                   .tz_localize(tz, ambiguous=False, nonexistent="shift_forward").timestamp()) for d in dates}
+    cutoff = pieces["date"].map(wall).to_numpy(np.int64)
     late = pieces["end"].to_numpy() > cutoff
     pieces["late_begin"] = np.where(late, np.maximum(pieces["start"], cutoff), np.iinfo(np.int64).max)
     g = pieces.groupby("date")
