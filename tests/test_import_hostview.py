@@ -54,7 +54,8 @@ def sample_rows() -> dict[str, list[dict]]:
                        destport=0, state=0, timestamp=at(30))],
         "http": [
             # written when the response headers ended: src is the server (bug 9 swapped it badly)
-            {**http, "srcip": WEB, "destip": DEV, "srcport": 80, "destport": 50000, "timestamp": at(31)},
+            {**http, "httphost": "Example.COM:80", "srcip": WEB, "destip": DEV, "srcport": 80,
+             "destport": 50000, "timestamp": at(31)},
             {**http, "httpverb": "POST", "httpverbparam": "/api", "httphost": "bad host!",
              "httpstatuscode": "0", "contentlength": "", "srcip": DEV, "destip": "10.1.1.1",
              "srcport": 50001, "destport": 8080, "timestamp": at(32)},
@@ -122,7 +123,7 @@ def test_http_rows_are_oriented_from_the_device(study, tmp_path: Path) -> None:
     first, second = reqs[0], reqs[1]
     assert first["flowid"] == flowid(DEV, WEB, 6, 50000, 80)
     assert (first["source"], first["req_method"], first["req_url"], first["req_url_host"]) == (
-        "hostview", "GET", "http://example.com/index.html", "example.com")
+        "hostview", "GET", "http://example.com:80/index.html", "example.com")
     assert (first["res_status_code"], first["res_size"], first["res_mimetype"]) == (200, 1256, "text/html")
     assert (second["req_url"], second["res_status_code"], second["res_size"]) == (
         "http://10.1.1.1/api", None, None)  # invalid Host -> server address; status 0 -> unknown
@@ -182,6 +183,11 @@ def test_cli_hostview_import(tmp_path: Path, capsys) -> None:
     assert main(["--db", db, "import", "hostview", "--device", "alice.laptop", str(stats)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "added 4 gt_foreground, 3 gt_io, 4 runningapps, 1 sockets, 3 httpreqs" in out
+    from ucnstudy import open_study
+
+    with open_study(db, read_only=True) as study:  # enrichment ran after the import
+        domains = study.table("httpreqs").order_by("ts").execute()["req_url_domain"].tolist()
+    assert domains[0] == "example.com"
     other = sample_rows()
     other["procs"].append(dict(pid=1, name="x", memory=1, cpu=0.0, timestamp=at(99)))  # new content
     assert main(["--db", db, "import", "hostview", "--device", "alice.laptop", "--strict",

@@ -48,16 +48,17 @@ def http_row(row: dict[str, object], devid: int, addresses: set[str]) -> dict[st
     method = str(row["httpverb"] or "").strip().upper() or None
     if method is not None and not _METHOD.match(method):
         raise RecordError(f"httpverb {row['httpverb']!r} is not an HTTP method")
-    host = str(row["httphost"] or "").strip().lower()
-    if not _HOSTNAME.match(host.split(":", 1)[0]):
-        host = dst  # no usable Host header: the server address names the site
+    authority = str(row["httphost"] or "").strip().lower()
+    host, _, port = authority.partition(":")
+    if not _HOSTNAME.match(host) or (port and not port.isdigit()):
+        host = authority = dst  # no usable Host header: the server address names the site
     path = str(row["httpverbparam"] or "").strip()
     if path.startswith(("http://", "https://")):  # absolute form (requests to a proxy)
         url = path
         path = "/" + path.split("://", 1)[1].partition("/")[2]
     else:
         path = path if path.startswith("/") else "/" + path
-        url = f"http://{host}{path}"
+        url = f"http://{authority}{path}"
     status = as_int(row["httpstatuscode"], 32) or None  # HostView writes 0 when no status line was seen
     fid = flowid(src, dst, proto, sport, dport) if src and dst and None not in (sport, dport) else None
     return {

@@ -8,6 +8,7 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.enrich import enrich_study
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.hostview import KIND, hostview_parser
 
@@ -21,9 +22,13 @@ def import_hostview(
     device: str = typer.Option(..., "--device", help="login of the device that ran HostView"),
     strict: bool = typer.Option(False, "--strict", help="any malformed row rejects the file"),
 ) -> None:
-    """Load HTTP requests, sockets, running apps and foreground/IO ground truth of HostView."""
+    """Load HTTP requests, sockets, running apps and foreground/IO ground truth of HostView.
+
+    Derived columns of the new HTTP requests (domain, user-initiated flags) are computed after
+    the import (ucn enrich).
+    """
     with open_cli_study() as study:
         study.create_schema()
         IngestContext(study).device_id(device.lower())  # an unknown device fails before any file
         import_with_progress(study, KIND, files, hostview_parser(device.lower()), unit="rows",
-                             strict=strict)
+                             strict=strict, after_load=lambda s: enrich_study(s))
