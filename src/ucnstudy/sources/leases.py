@@ -56,6 +56,7 @@ class Leases:
         canonical = [canonical_address(a) or a for a in leases.column("address").to_pylist()]
         self.table = leases.set_column(1, "address", pa.array(canonical, pa.string()))
         self._con = duckdb.connect()
+        self._con.execute("SET enable_progress_bar = false")  # library code never prints
         self._con.register("leases", self.table)
 
     @classmethod

@@ -50,6 +50,8 @@ def _epoch(value: Any) -> str:
 
 
 def _int(value: Any, bits: int = 64) -> int:
+    if type(value) is str and len(value) <= 9 and value.isdigit() and value.isascii():
+        return int(value)  # the common case: a small decimal count from a TSV log
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(f"not a count: {value!r}")
     number = int(value)
@@ -106,18 +108,23 @@ def log_type_of_name(path: str) -> str | None:
     return stem if stem in FIELDS else None
 
 
+# per log type: (name, kind, converter, required, "(empty)" is a value rather than unset)
+_PLANS = {log: [(name, kind, KINDS[kind], name in REQUIRED, kind in ("vector", "floats"))
+                for name, kind in fields.items()] for log, fields in FIELDS.items()}
+
+
 def convert(raw: dict[str, Any], log_type: str) -> Record:
     """One record from raw field values (TSV strings or JSON values); ValueError when malformed."""
     record: Record = {}
-    for name, kind in FIELDS[log_type].items():
+    for name, kind, converter, required, is_set in _PLANS[log_type]:
         value = raw.get(name)
-        if value is None or value == "-" or (value == "(empty)" and kind not in ("vector", "floats")):
-            if name in REQUIRED:
+        if value is None or value == "-" or (value == "(empty)" and not is_set):
+            if required:
                 raise ValueError(f"required field {name!r} is missing or unset")
             record[name] = None
             continue
         try:
-            record[name] = KINDS[kind](value)
+            record[name] = converter(value)
         except (TypeError, ValueError, OverflowError):
             raise ValueError(f"field {name!r}: {str(value)[:60]!r} is not a valid {kind}") from None
     return record
@@ -179,4 +186,5 @@ class ZeekReader:
         values = text.split("\t")
         if len(values) != len(self._fields):
             raise ValueError(f"{len(values)} fields where the #fields header names {len(self._fields)}")
-        return dict(zip(self._fields, values, strict=True))
+        wanted = FIELDS.get(self.log_type or "", {})
+        return {name: value for name, value in zip(self._fields, values, strict=True) if name in wanted}
