@@ -1,0 +1,233 @@
+"""The demo driver: population, then one chunk per device and block of days, then enrichment.
+
+Each chunk is generated from its own random stream (seed, device, block), so the output does not
+depend on chunk order, and loaded as one atomic, idempotent import; memory is bounded by the
+largest chunk, whatever the number of users and days.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+import pyarrow as pa
+
+from ucnstudy.demo.background import background_requests
+from ucnstudy.demo.hostview import running_apps, sockets
+from ucnstudy.demo.locations import day_plan, moves_rows, network_rows
+from ucnstudy.demo.network import Network, build_network
+from ucnstudy.demo.params import DemoParams
+from ucnstudy.demo.population import Device, Population, build_population, population_tables
+from ucnstudy.demo.requests import Requests, sort_by_time
+from ucnstudy.demo.rhythms import LocalDays
+from ucnstudy.demo.sessions import Sessions, generate_sessions, ground_truth, to_timestamp
+from ucnstudy.demo.traffic import deviceapptraffic, devicetraffic, flows, transfer_pieces
+from ucnstudy.demo.usertraffic import user_requests
+from ucnstudy.demo.world import World, build_world
+from ucnstudy.schema import TABLES, TIME_COLUMNS
+from ucnstudy.store import Study
+from ucnstudy.store.engine import index_statements, quote
+
+KIND = "demo"
+# Sessions and polls stop this long before a block ends, so that no transfer spills into the
+# next block (blocks are generated independently).
+BLOCK_MARGIN = 120.0
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Chunk:
+    key: str
+    tables: dict[str, pa.Table]
+    # Planted truth aligned with the rows of dnsreqs and httpreqs: origin (0 user, 1 background)
+    # and component (index into ucnstudy.demo.world.COMPONENTS).
+    truth: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        return sum(t.num_rows for name, t in self.tables.items() if name in TIME_COLUMNS)
+
+
+@dataclass
+class DemoResult:
+    params: DemoParams
+    rows: dict[str, int] = field(default_factory=dict)
+    chunks: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    enriched: str = ""
+
+    @property
+    def events(self) -> int:
+        return sum(n for name, n in self.rows.items() if name in TIME_COLUMNS)
+
+
+def iter_chunks(params: DemoParams, world: World | None = None) -> Iterator[Chunk]:
+    """The whole study, chunk by chunk: first the population, then (device, block) chunks."""
+    world = world or build_world()
+    pop = build_population(params)
+    yield Chunk("population", population_tables(pop))
+    for device in pop.devices:
+        for block in range(params.blocks):
+            yield device_chunk(params, pop, world, device, block)
+
+
+def chunk_count(params: DemoParams) -> int:
+    return 1 + len(build_population(params).devices) * params.blocks
+
+
+def device_chunk(params: DemoParams, pop: Population, world: World, device: Device, block: int) -> Chunk:
+    rng = np.random.default_rng([params.seed, device.id, block, 1])
+    first = block * params.chunk_days
+    n = min(params.chunk_days, params.days - first)
+    country = pop.country(device)
+    days = LocalDays.build(pop.timezone(device), params.start + timedelta(days=first), n)
+    day_no = first + np.arange(n)
+    active = (day_no >= device.first_day) & (day_no < device.last_day)
+    _, block_end = days.day_bounds_utc()
+    sessions = _clip(generate_sessions(rng, device, days, active), block_end[-1] - BLOCK_MARGIN)
+    req = sort_by_time(Requests.concat([
+        user_requests(rng, params.seed, device, country, sessions, world),
+        background_requests(rng, device, sessions, world),
+    ]))
+    net = build_network(rng, device, country, req, world, port_base=(device.id * 7919 + block * 5003) % 16384)
+    pieces = transfer_pieces(rng, req, net)
+    tables = {
+        "dnsreqs": net.dnsreqs, "httpreqs": http_table(device, req, net),
+        "devicetraffic": devicetraffic(device.id, pieces),
+        "deviceapptraffic": deviceapptraffic(device.id, pieces, net), "flows": flows(device.id, pieces, net),
+    }
+    if device.has_hostview:
+        gt = ground_truth(rng, device, sessions)
+        tables |= gt | {"sockets": sockets(device, net), "runningapps": running_apps(rng, device, sessions, gt)}
+    owner = pop.user(device.owners[0])
+    plan = day_plan(params.seed, owner, days, block)
+    locations = [network_rows(rng, pop, device, owner, plan, sessions.online_start, sessions.online_end)]
+    if device.devtype == "phone" and not device.shared:
+        locations.insert(0, moves_rows(device, owner, _plan_on(plan, active, days)))
+    tables["locations"] = pa.concat_tables(locations, promote_options="default")
+    http = req.http
+    truth = {"dnsreqs": {"origin": net.lookup_origin, "component": net.lookup_component},
+             "httpreqs": {"origin": req.origin[http], "component": req.component[http]}}
+    return Chunk(f"device={device.id},block={block}", tables, truth)
+
+
+def _clip(s: Sessions, limit: float) -> Sessions:
+    """Cut sessions, segments and online intervals at `limit`."""
+    seg = s.segments
+    keep = seg.start < limit
+    seg.start, seg.end, seg.kind, seg.session, seg.app = (
+        seg.start[keep], np.minimum(seg.end[keep], limit), seg.kind[keep], seg.session[keep], seg.app[keep])
+    ok = s.start < limit
+    on = s.online_start < limit
+    return Sessions(s.start[ok], np.minimum(s.end[ok], limit), seg, s.online_start[on],
+                    np.minimum(s.online_end[on], limit))
+
+
+def _plan_on(plan: tuple[np.ndarray, ...], active: np.ndarray, days: LocalDays) -> tuple[np.ndarray, ...]:
+    """Place visits on the days the device takes part in the study."""
+    lo, hi = days.day_bounds_utc()
+    day = np.clip(np.searchsorted(lo, plan[0], side="right") - 1, 0, days.n - 1)
+    keep = active[day]
+    return tuple(a[keep] for a in plan)
+
+
+def http_table(device: Device, req: Requests, net: Network) -> pa.Table:
+    h = np.nonzero(req.http)[0]
+    tup = net.conn_of_request[h]
+    t = net.tuples
+    return pa.table({
+        "devid": pa.array(np.full(h.size, device.id, np.int64)),
+        "source": pa.array(np.full(h.size, KIND, dtype=object), pa.string()),
+        "ts": to_timestamp(req.ts[h]), **req.http_columns, "res_size": pa.array(req.size[h]),
+        "srcip": pa.array(t.srcip[tup], pa.string()), "dstip": pa.array(t.dstip[tup], pa.string()),
+        "proto": pa.array(t.proto[tup], pa.int32()), "srcport": pa.array(t.srcport[tup], pa.int32()),
+        "dstport": pa.array(t.dstport[tup], pa.int32()), "flowid": pa.array(t.flowid[tup], pa.string()),
+    })
+
+
+def generate_demo(study: Study, params: DemoParams, *, on_progress: Progress | None = None,
+                  reset: bool = True, enrich: bool = True) -> DemoResult:
+    """(Re)create the demo study: reset, load every chunk (idempotently), then enrich."""
+    t0 = time.perf_counter()
+    result = DemoResult(params)
+    if reset:
+        study.reset()
+    with bulk_load_mode(study):
+        _load_chunks(study, params, result, on_progress)
+    if enrich:
+        result.enriched = run_enrichment(study, on_progress)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _load_chunks(study: Study, params: DemoParams, result: DemoResult, on_progress: Progress | None) -> None:
+    total = chunk_count(params)
+    chunks = iter_chunks(params)
+    done = 0
+    # One load per device (its blocks are appended as they are generated): few large
+    # transactions load much faster than many small ones, and memory stays bounded by a chunk.
+    for key, group in _by_load(chunks):
+        with study.load(KIND, f"{params.describe()}#{key}", sha256=params.digest(key)) as load:
+            for chunk in group:
+                done += 1
+                result.chunks += 1
+                if load is None:
+                    result.skipped += 1
+                else:
+                    for name, table in chunk.tables.items():
+                        if table.num_rows:
+                            load.append(name, table)
+                            result.rows[name] = result.rows.get(name, 0) + table.num_rows
+                if on_progress:
+                    on_progress("generate", done, total)
+
+
+@contextmanager
+def bulk_load_mode(study: Study) -> Iterator[None]:
+    """On DuckDB, load without secondary indexes and checkpoint once at the end.
+
+    Maintaining ART indexes row by row and checkpointing after every few loads costs more than
+    generating the rows; building each index once over the loaded table is faster. Other
+    engines load as they are.
+    """
+    if study.engine.name != "duckdb":
+        yield
+        return
+    raw = study.engine.raw  # type: ignore[attr-defined]
+    raw.execute("SET checkpoint_threshold = '4GB'")
+    for (name,) in raw.execute("SELECT index_name FROM duckdb_indexes()").fetchall():
+        raw.execute(f"DROP INDEX {quote(name)}")
+    try:
+        yield
+    finally:
+        for table in TABLES.values():
+            for statement in index_statements(table):
+                raw.execute(statement)
+        raw.execute("CHECKPOINT")
+        raw.execute("RESET checkpoint_threshold")
+
+
+def _by_load(chunks: Iterator[Chunk]) -> Iterator[tuple[str, Iterator[Chunk]]]:
+    """Group consecutive chunks by load key: the population, then one device at a time."""
+    for key, group in itertools.groupby(chunks, key=lambda c: c.key.split(",")[0]):
+        yield key, group
+
+
+def run_enrichment(study: Study, on_progress: Progress | None = None) -> str:
+    """The final stage: ucnstudy.enrich.enrich_study when it exists (it fills the flags)."""
+    try:
+        from ucnstudy.enrich import enrich_study  # type: ignore[attr-defined]
+    except ImportError:
+        return ""
+    if on_progress:
+        on_progress("enrich", 0, 1)
+    enrich_study(study)
+    if on_progress:
+        on_progress("enrich", 1, 1)
+    return "ucnstudy.enrich.enrich_study"
