@@ -248,7 +248,7 @@ events = st.lists(st.tuples(st.integers(1, 2), st.integers(0, 200),
                   max_size=25)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(dns=events, http=events, window=st.sampled_from([0, 1, 60]))
 def test_duplicate_equals_brute_force(duck: Study, dns: list, http: list, window: int) -> None:
     duck.reset()
