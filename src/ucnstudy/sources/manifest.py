@@ -15,8 +15,9 @@ Semantics (docs/inputs/manifest.md):
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,9 +26,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ucnstudy.errors import InputError
-from ucnstudy.sources.base import IngestContext
+from ucnstudy.sources.base import IngestContext, ingest
 from ucnstudy.sources.manifest_read import Device, Lease, Link, ManifestRecords, User, read_manifest
-from ucnstudy.store import Study
+from ucnstudy.store import ImportResult, Study
 
 KIND = "manifest"
 
@@ -215,8 +216,7 @@ def refresh_shared(study: Study) -> None:
             writer.fetchone("UPDATE devices SET shared = ? WHERE id = ? RETURNING id", (shared, devid))
 
 
-def import_manifest(study: Study, path: str, *, on_progress=None) -> list:
+def import_manifest(study: Study, path: str | os.PathLike[str], *,
+                    on_progress: Callable[[int], None] | None = None) -> list[ImportResult]:
     """Import one manifest file (see the module doc); returns the ImportResult list."""
-    from ucnstudy.sources.base import ingest
-
     return ingest(study, KIND, [path], manifest_parser, on_progress=on_progress, after_load=refresh_shared)
