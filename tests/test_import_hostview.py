@@ -68,13 +68,23 @@ def sample_rows() -> dict[str, list[dict]]:
     }
 
 
-@pytest.fixture
-def study(duck, tmp_path: Path):
+def with_manifest(study, tmp_path: Path):
     from ucnstudy.sources.manifest import import_manifest
 
     (tmp_path / "m.yaml").write_text(MANIFEST)
-    import_manifest(duck, str(tmp_path / "m.yaml"))
-    return duck
+    import_manifest(study, str(tmp_path / "m.yaml"))
+    return study
+
+
+@pytest.fixture
+def study(duck, tmp_path: Path):
+    return with_manifest(duck, tmp_path)
+
+
+@pytest.fixture
+def both(any_study, tmp_path: Path):
+    """The same test on DuckDB and on PostgreSQL."""
+    return with_manifest(any_study, tmp_path)
 
 
 def load(study, *paths, strict: bool = False):
@@ -90,23 +100,23 @@ def t(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def test_hostview_tables_map_to_canonical_tables(study, tmp_path: Path) -> None:
+def test_hostview_tables_map_to_canonical_tables(both, tmp_path: Path) -> None:
     db = build_hostview_db(tmp_path / "stats_1431511200.db", sample_rows())
-    [result] = load(study, db)
+    [result] = load(both, db)
     assert result.rows == {"gt_foreground": 4, "gt_io": 3, "runningapps": 4, "sockets": 1, "httpreqs": 3}
     fg = [(r["starttime"], r["endtime"], r["appname"], r["fullscreen"], r["idle"])
-          for r in table(study, "gt_foreground", ["starttime"])]
+          for r in table(both, "gt_foreground", ["starttime"])]
     assert fg == [(t(0), t(60), "chrome.exe", False, False), (t(60), t(120), "winword.exe", False, False),
                   (t(120), t(150), "winword.exe", False, True),
                   (t(150), t(200), "chrome.exe", True, False)]  # the session stop ends the last one
-    io = [(r["ts"], r["io_device"], r["appname"]) for r in table(study, "gt_io", ["ts"])]
+    io = [(r["ts"], r["io_device"], r["appname"]) for r in table(both, "gt_io", ["ts"])]
     assert io == [(t(10), "mouse", "chrome.exe"), (t(70), "keyboard", "winword.exe"),
                   (t(90), "microphone", "skype.exe")]  # HostView codes: 2 microphone, 3 mouse (bug 24)
     apps = [(r["ts"], r["pid"], r["is_foreground"], r["is_fullscreen"], r["has_io"])
-            for r in table(study, "runningapps", ["ts", "pid"])]
+            for r in table(both, "runningapps", ["ts", "pid"])]
     assert apps == [(t(30), 100, True, False, True), (t(30), 200, False, False, False),
                     (t(90), 100, False, False, False), (t(90), 200, True, False, True)]
-    [sock] = table(study, "sockets", ["ts"])
+    [sock] = table(both, "sockets", ["ts"])
     assert (sock["srcip"], sock["dstip"], sock["srcport"], sock["dstport"], sock["appname"]) == (
         DEV, WEB, 50000, 80, "chrome.exe")
     assert sock["flowid"] == flowid(DEV, WEB, 6, 50000, 80)

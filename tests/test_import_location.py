@@ -24,13 +24,23 @@ MANIFEST = "users: [{username: ann, country: fr}]\ndevices: [{login: ann.phone, 
 CEST = timezone(timedelta(hours=2))
 
 
-@pytest.fixture
-def study(duck, tmp_path: Path):
+def with_manifest(study, tmp_path: Path):
     from ucnstudy.sources.manifest import import_manifest
 
     (tmp_path / "m.yaml").write_text(MANIFEST)
-    import_manifest(duck, str(tmp_path / "m.yaml"))
-    return duck
+    import_manifest(study, str(tmp_path / "m.yaml"))
+    return study
+
+
+@pytest.fixture
+def study(duck, tmp_path: Path):
+    return with_manifest(duck, tmp_path)
+
+
+@pytest.fixture
+def both(any_study, tmp_path: Path):
+    """The same test on DuckDB and on PostgreSQL."""
+    return with_manifest(any_study, tmp_path)
 
 
 def load(study, fmt: str, *paths, movements: bool = False, strict: bool = False, **opts):
@@ -80,13 +90,13 @@ def gpx_points(path: Path) -> list[tuple[datetime, float, float]]:
 
 # -- real samples -------------------------------------------------------------------------------
 
-def test_semantic_location_history_real_sample(study, real_data: Path) -> None:
+def test_semantic_location_history_real_sample(both, real_data: Path) -> None:
     path = real_data / "location" / "google-takeout" / "semantic-2021-august.json"
     objects = json.loads(path.read_text())["timelineObjects"]
     visits = [o["placeVisit"] for o in objects if "placeVisit" in o]
-    [result] = load(study, "takeout", path, movements=True)
+    [result] = load(both, "takeout", path, movements=True)
     assert result.rows == {"locations": 125} and not result.warnings
-    places, moves = rows(study, "place"), rows(study, "move")
+    places, moves = rows(both, "place"), rows(both, "move")
     assert (len(places), len(moves)) == (64, 61)
     assert len({r["loc_id"] for r in places}) == 40 == len({v["location"]["placeId"] for v in visits})
     everything = places + moves
