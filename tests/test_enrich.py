@@ -111,6 +111,19 @@ def test_host_match_equals_the_label_suffix_definition(patterns: list[str], host
     assert hosts.host_matches(host) is expected
 
 
+@given(st.lists(st.text(max_size=30), max_size=8))
+def test_background_list_parser_accepts_or_names_the_line(lines: list[str]) -> None:
+    try:
+        hosts = BackgroundHosts.parse(lines, "list.txt")
+    except InputError as exc:
+        assert str(exc).startswith("list.txt, line ")
+        return
+    host_only = [p.host for p in hosts.patterns if p.path_prefix is None]
+    for pattern in hosts.patterns:
+        assert hosts.host_matches(pattern.host) is any(
+            pattern.host == h or pattern.host.endswith("." + h) for h in host_only)
+
+
 def test_background_list_errors_name_the_line(tmp_path: Path) -> None:
     bad = tmp_path / "hosts.txt"
     bad.write_text("# ok\nexample.com\n*.bad.com\n")
