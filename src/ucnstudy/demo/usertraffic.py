@@ -25,7 +25,9 @@ PAGE, STATIC, TRACKER, VIDEO_ROLE = 0, 1, 2, 3
 
 def favourite_weights(seed: int, device: Device, world: World, country: str, video: bool) -> np.ndarray:
     """Site popularity for one device: country popularity times a stable personal taste."""
-    taste = np.random.default_rng([seed, device.id, 7]).lognormal(0, 1.0, world.sites.weight.size)
+    # Tastes differ more for web sites than for the few video services.
+    taste = np.random.default_rng([seed, device.id, 7]).lognormal(0, 0.3 if video else 1.0,
+                                                                   world.sites.weight.size)
     ok = np.isin(world.sites.country, [country, "*"]) & (world.sites.video == video)
     w = np.where(ok, world.sites.weight * taste, 0.0)
     return w / w.sum()
