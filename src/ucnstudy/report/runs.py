@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 import time
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,17 @@ class Run:
     title: str
     variant: dict[str, Any] = field(default_factory=dict)  # this run's own parameter values
     figures: bool = True  # False: a table only (e.g. a summary variant of an analysis)
+    # Computed from another run's result instead of a second pass over the study:
+    # (key of that run, function(its frame, study) -> the same frame this run's analysis returns).
+    derive: tuple[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] | None = None
+
+
+def _dns_http_summary(pairs: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """dns-http --summary from the per-response pairs already computed (same function)."""
+    from ucnstudy.analyses.dns_http import summarize
+
+    devices = study.table("devices")
+    return summarize(pairs, devices.select(devid=devices.id, login=devices.login).to_pandas())
 
 
 # The notebook's order. A registered analysis missing here is appended with default parameters.
@@ -40,7 +52,7 @@ PLANNED_RUNS: tuple[Run, ...] = (
     Run("user-agents", "user-agents", "User agents"),
     Run("dns-http", "dns-http", "DNS and HTTP"),
     Run("dns-http-summary", "dns-http", "DNS and HTTP: matched responses per device", {"summary": True},
-        figures=False),
+        figures=False, derive=("dns-http", _dns_http_summary)),
     Run("timeline", "timeline", "Per-user timelines"),
     Run("inter-event", "inter-event", "Inter-event times"),
     Run("heatmap-week", "heatmap", "Weekly heatmap of bytes", {"by": "week", "bin": 120}),
@@ -147,6 +159,14 @@ class RunCache:
 
     def _compute(self, run: Run, params: Any) -> RunResult:
         started = time.perf_counter()
+        if run.derive is not None:
+            source = self.get(next(r for r in planned_runs() if r.key == run.derive[0]))
+            # only when the two runs differ by this run's variant alone (e.g. summary=True)
+            same_input = source.frame is not None and dataclasses.replace(
+                params, **{k: getattr(source.params, k) for k in run.variant}) == source.params
+            if same_input:
+                frame = run.derive[1](source.frame, self.study)
+                return RunResult(run, params, frame, time.perf_counter() - started)
         try:
             frame = ANALYSES[run.analysis].run(self.study, params)
         except UcnError as exc:  # a study without the data this analysis needs
