@@ -178,3 +178,12 @@ def test_cli_import_squid_is_idempotent(tmp_path: Path, real_data: Path, capsys:
         t = study.table("httpreqs")
         assert t.count().execute() == 100
         assert t.filter(t.user_url.isnull()).count().execute() == 0  # enriched after the import
+
+
+def test_ts_at_end_subtracts_the_response_time(duck: Study, tmp_path: Path) -> None:
+    add_devices(duck, [(1, CLIENT, None, None)])
+    path = tmp_path / "old-squid.log"
+    path.write_text(f"1348870295.249  59723 {CLIENT} TCP_MISS/503 0 CONNECT a.example.com:443 - DIRECT/- -\n")
+    ingest(duck, "squid", [path], parse_squid, options={"ts_at_end": True})
+    ts = duck.table("httpreqs").ts.execute().iloc[0]
+    assert ts.to_pydatetime() == dt.datetime(2012, 9, 28, 22, 10, 35, 526000)  # 59.723 s earlier
