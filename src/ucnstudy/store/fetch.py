@@ -40,6 +40,7 @@ def to_batches(expr: ir.Table, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Reco
     """The rows of `expr` as Arrow record batches in its Arrow schema, streamed."""
     pg = _postgres(expr)
     if pg is not None:
+        pg._run_pre_execute_hooks(expr)  # creates the temp tables of ibis.memtable lookups
         yield from copy_batches(pg.con, pg.compile(expr), expr.schema().to_pyarrow())
         return
     yield from expr.to_pyarrow_batches(chunk_size=batch_rows)

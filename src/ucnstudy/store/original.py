@@ -79,8 +79,11 @@ class OriginalEngine:
 
     def __init__(self, pg: Any) -> None:
         self._pg = pg
+        # Writes are refused here and the write connection is read-only; the Ibis connection
+        # stays able to create the session-private temp tables of ibis.memtable lookups
+        # (PostgreSQL refuses even CREATE TEMP TABLE in a read-only transaction).
         pg.raw.execute("SET default_transaction_read_only = on")
-        pg.ibis.raw_sql("SET default_transaction_read_only = on")
+        pg.ibis.raw_sql("SET default_transaction_read_only = off")
         self._present = pg.existing_tables()
         self._tables: dict[str, ir.Table] = {}
 
