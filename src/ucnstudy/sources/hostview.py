@@ -27,6 +27,7 @@ from ucnstudy.sources.hostview_db import (
     databases,
     last_timestamp,
     ms_time,
+    plausible_ms,
     read_rows,
 )
 from ucnstudy.sources.hostview_http import http_row
@@ -58,6 +59,7 @@ class Database:
     io_by_pid: dict[int | None, list[datetime]] = field(default_factory=lambda: defaultdict(list))
     session_ends: list[datetime] = field(default_factory=list)
     last_ts: datetime | None = None
+    bounds: tuple[int, int] = field(default_factory=plausible_ms)
 
     def rows(self, table: str) -> Iterator[dict[str, object]]:
         """Rows with a valid `ts`; malformed ones reported as '<db>: table T rowid N: problem'."""
@@ -67,7 +69,7 @@ class Database:
                 return
             for row in read_rows(self.con, table, TABLE_COLUMNS[table], present):
                 try:
-                    row["ts"] = ms_time(row["timestamp"])
+                    row["ts"] = ms_time(row["timestamp"], self.bounds)
                 except RecordError as exc:
                     self.problem(table, row, exc)
                     continue

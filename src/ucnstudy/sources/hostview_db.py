@@ -6,6 +6,7 @@ table rows as dicts with their rowid, tolerating missing optional columns.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sqlite3
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ucnstudy.errors import InputError
-from ucnstudy.sources.location.common import EARLIEST, FUTURE_SLACK, is_plausible
+from ucnstudy.sources.location.common import EARLIEST, FUTURE_SLACK
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_MEMBER_BYTES = 8 << 30  # a zip member larger than this is refused (zip bombs)
@@ -75,8 +76,7 @@ def _connect(path: str, member: str, file: str) -> sqlite3.Connection:
     return con
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
+_text = functools.partial(bytes.decode, encoding="utf-8", errors="replace")
 
 
 def columns(con: sqlite3.Connection, table: str) -> set[str] | None:
@@ -112,27 +112,39 @@ class RecordError(ValueError):
 
 
 
-def ms_time(value: object) -> datetime:
+def plausible_ms() -> tuple[int, int]:
+    """The plausible range of HostView times (see location.common.is_plausible) in epoch ms."""
+    hi = datetime.now(UTC).replace(tzinfo=None) + FUTURE_SLACK
+    return int((EARLIEST - EPOCH).total_seconds() * 1000), int((hi - EPOCH).total_seconds() * 1000)
+
+
+def ms_time(value: object, bounds: tuple[int, int] | None = None) -> datetime:
+    """A HostView millisecond timestamp as naive UTC; implausible or non-numeric is a RecordError."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise RecordError(f"timestamp {value!r} is not milliseconds since 1970")
     try:
-        ts = EPOCH + timedelta(milliseconds=int(value))
+        millis = int(value)
     except (ValueError, OverflowError):
         raise RecordError(f"timestamp {value!r} is not milliseconds since 1970") from None
-    if not is_plausible(ts):
-        raise RecordError(f"implausible timestamp {value!r} ({ts})")
-    return ts
+    lo, hi = bounds or plausible_ms()
+    if not lo <= millis <= hi:
+        raise RecordError(f"implausible timestamp {value!r} (before {EARLIEST.date()} or in the future)")
+    return EPOCH + timedelta(milliseconds=millis)
 
 
 def as_int(value: object, bits: int = 64) -> int | None:
     """An integer column value that fits a signed `bits`-bit column, or None when empty."""
-    if value is None or value == "":
+    if type(value) is int:  # the common case, without the conversions below
+        number = value
+    elif value is None or value == "":
         return None
-    try:
-        number = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        raise RecordError(f"{value!r} is not an integer") from None
-    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+    else:
+        try:
+            number = int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            raise RecordError(f"{value!r} is not an integer") from None
+    limit = 1 << (bits - 1)
+    if not -limit <= number < limit:
         raise RecordError(f"{value!r} is out of range")
     return number
 
@@ -145,8 +157,7 @@ def app(value: object) -> str:
 
 def last_timestamp(con: sqlite3.Connection) -> datetime | None:
     """The latest plausible timestamp of any HostView table: the end of the recorded session."""
-    lo = int((EARLIEST - EPOCH).total_seconds() * 1000)
-    hi = int((datetime.now(UTC).replace(tzinfo=None) + FUTURE_SLACK - EPOCH).total_seconds() * 1000)
+    lo, hi = plausible_ms()
     latest = None
     for table in TIMED_TABLES:
         try:  # table names come from our fixed list; bounds are parameters
