@@ -126,15 +126,23 @@ def test_records_json_real_sample_stay_point(study, real_data: Path) -> None:
     assert any("1 fixes less accurate than 200 m" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize(("name", "timed", "first", "last"), [
-    ("korita-zbevnica.gpx", 513, datetime(2010, 10, 3, 9, 36, 30), datetime(2010, 10, 3, 13, 19, 31)),
-    ("cerknicko-jezero.gpx", 296, datetime(2010, 8, 5, 14, 23, 59), datetime(2010, 8, 5, 16, 23, 49)),
+@pytest.mark.parametrize(("name", "trkpt", "timed", "wpt", "first", "last"), [
+    ("korita-zbevnica.gpx", 871, 513, 2, datetime(2010, 10, 3, 9, 36, 30), datetime(2010, 10, 3, 13, 19, 31)),
+    ("cerknicko-jezero.gpx", 296, 296, 7, datetime(2010, 8, 5, 14, 23, 59), datetime(2010, 8, 5, 16, 23, 49)),
 ])
-def test_gpx_real_tracks(study, real_data: Path, name, timed, first, last) -> None:
+def test_gpx_real_tracks(study, real_data: Path, name, trkpt, timed, wpt, first, last) -> None:
     path = real_data / "location" / "gpx" / name
     points = gpx_points(path)
     assert (len(points), points[0][0], points[-1][0]) == (timed, first, last)
-    load(study, "gpx", path, movements=True)
+    root = ET.parse(path).getroot()
+    waypoints = [w for w in root if w.tag.endswith("wpt")]
+    timed_wpt = sum(any(c.tag.endswith("time") for c in w) for w in waypoints)
+    assert (sum(el.tag.endswith("trkpt") for el in root.iter()), len(waypoints)) == (trkpt, wpt)
+    [result] = load(study, "gpx", path, movements=True)
+    assert len(rows(study, "waypoint")) == timed_wpt
+    notes = " ".join(result.warnings)
+    assert (f"{trkpt - timed} track points without <time>" in notes) == (trkpt > timed)
+    assert f"{wpt - timed_wpt} waypoints without <time>" in notes
     places = rows(study, "place")
     assert [(r["entertime"], r["exittime"]) for r in places] == ref_stays(points, 200, 300)
     track = [r for r in rows(study) if r["kind"] in ("place", "move")]
