@@ -46,6 +46,8 @@ TABLE_COLUMNS = {
     "io": ("timestamp", "device", "pid", "name"),
     "session": ("timestamp", "event"),
 }
+
+
 @dataclass
 class Database:
     """The rows of one HostView database that several output tables need, with problems reported."""
