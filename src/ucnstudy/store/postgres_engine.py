@@ -77,8 +77,10 @@ class PostgresEngine:
         except (psycopg.Error, Exception) as exc:  # libpq errors never contain the password
             raise StudyError(f"cannot connect to the PostgreSQL study: {_first_line(exc)}") from None
         if read_only:
+            # Only the write connection is made read-only: Ibis registers ibis.memtable lookups
+            # (local-time offsets, heatmap bins) as session-private temp tables, and PostgreSQL
+            # refuses even CREATE TEMP TABLE in a read-only transaction (issue 5).
             self._conn.execute("SET default_transaction_read_only = on")
-            self._con.raw_sql("SET default_transaction_read_only = on")
 
     @property
     def ibis(self) -> Backend:
