@@ -137,3 +137,17 @@ def test_begin_of_day_cutoff_is_4am_wall_time_on_a_dst_day():
     four = calendar.timegm(datetime(2015, 10, 25, 4).timetuple())
     iv = Intervals.of([four - 1800], [four + 600])
     assert day_bounds(iv, "Europe/London").iloc[0]["begin"] == four
+
+
+def test_split_by_local_day_cuts_at_local_midnights_across_dst():
+    from ucnstudy.inference.daybounds import split_by_local_day
+
+    def utc(*args: int) -> int:
+        return calendar.timegm(datetime(*args).timetuple())
+
+    iv = Intervals.of([utc(2015, 10, 24, 22)], [utc(2015, 10, 26, 1)])
+    got = split_by_local_day(iv, "Europe/London")
+    assert [d.date() for d in pd.to_datetime(got["date"])] == [date(2015, 10, 24), date(2015, 10, 25),
+                                                                date(2015, 10, 26)]
+    assert got["start"].tolist() == [utc(2015, 10, 24, 22), utc(2015, 10, 24, 23), utc(2015, 10, 26)]
+    assert got["end"].tolist() == [utc(2015, 10, 24, 23), utc(2015, 10, 26), utc(2015, 10, 26, 1)]

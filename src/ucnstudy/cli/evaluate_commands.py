@@ -45,7 +45,7 @@ def evaluate(
     merge_tolerance: int = typer.Option(1, "--merge-tolerance", min=0, help="GT block merge gap (s)."),
     intersect_traffic: bool = typer.Option(False, "--intersect-traffic",
                                            help="Ground truth only where devicetraffic has a row."),
-    gap: int = typer.Option(300, "--gap", min=0, help="Activity gap threshold (s)."),
+    gap: int = typer.Option(600, "--gap", min=0, help="Activity gap threshold (s)."),
     tail: int = typer.Option(60, "--tail", min=0, help="Seconds added after an activity's last event."),
     min_events: int = typer.Option(3, "--min-events", min=1, help="Events per activity."),
     beacon_threshold: float = typer.Option(0.8, "--beacon-threshold", help="Beacon score cut."),

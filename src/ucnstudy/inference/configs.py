@@ -73,7 +73,7 @@ def original_configs(window: int = 0, extra_hosts: set[str] | None = None) -> li
 
 @dataclass(frozen=True)
 class UcnParams:
-    gap: int = 300  # activity gap threshold (s)
+    gap: int = 600  # activity gap threshold (s): the analyses' (and the original's) inactivity limit
     min_events: int = 3
     tail: int = 60  # reading time after the last event of an activity (s)
     beacon_threshold: float = 0.8
