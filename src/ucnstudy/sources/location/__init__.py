@@ -33,6 +33,7 @@ def location_parser(fmt: str, login: str, opts: LocationOptions | None = None) -
     def parse(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
         rows = RowBuilder(ctx, ctx.device_id(login), fmt)
         yield from chunked(parse_format(path, ctx, rows, options), "locations", size=50_000)
+        rows.flush()
 
     return parse
 

@@ -135,6 +135,17 @@ class RowBuilder:
     devid: int
     source: str
     bogus: ImplausibleTimes = field(default_factory=ImplausibleTimes)
+    pending: int = 0  # records read but not yet reported to the progress bar
+
+    def tick(self, records: int = 1) -> None:
+        """Count records read; the progress bar hears of them in batches (it is not free)."""
+        self.pending += records
+        if self.pending >= 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        self.ctx.advance(self.pending)
+        self.pending = 0
 
     def plausible(self, ts: datetime, where: str) -> bool:
         """True for a plausible time; an implausible one is counted for the file's report."""

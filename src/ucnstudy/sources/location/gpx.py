@@ -99,7 +99,7 @@ def parse(path: str, ctx: IngestContext, rows: RowBuilder, opts: LocationOptions
     points: list[Point] = []
     untimed = {"trkpt": 0, "wpt": 0}
     for item in _read(path, ctx):
-        ctx.advance(1)
+        rows.tick()
         if "time" not in item.texts:
             untimed[item.tag] += 1
             continue

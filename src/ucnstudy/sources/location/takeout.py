@@ -76,7 +76,7 @@ def _semantic(objects: list, ctx: IngestContext, rows: RowBuilder, opts: Locatio
         except RECORD_ERRORS as exc:
             ctx.problem(f"{where}: {exc}")
             continue
-        ctx.advance(1)
+        rows.tick()
         if row is not None:
             yield row
 
@@ -122,7 +122,7 @@ def _records(fixes: list, ctx: IngestContext, rows: RowBuilder, opts: LocationOp
         if not rows.plausible(ts, f"locations[{index}]"):
             continue
         points.append(Point(ts, lat, lon))
-    ctx.advance(len(fixes))
+    rows.tick(len(fixes))
     if inaccurate:
         note(ctx, f"{inaccurate} fixes less accurate than {opts.accuracy_limit:g} m ignored")
     points.sort(key=lambda p: p.ts)

@@ -57,7 +57,7 @@ def parse(path: str, ctx: IngestContext, rows: RowBuilder, opts: LocationOptions
         except RECORD_ERRORS as exc:
             ctx.problem(f"{where}: {exc}")
             continue
-        ctx.advance(1)
+        rows.tick()
         if row is not None:
             yield row
     rows.bogus.report(ctx, "segments")
