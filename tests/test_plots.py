@@ -156,16 +156,23 @@ def test_timeline_has_four_panels_in_hours_of_the_day() -> None:
     assert axes[-1].get_xlabel() == "Local date"
     traffic = {c.get_label(): c.get_offsets() for c in axes[0].collections}
     assert set(traffic) == {"amy.laptop [macbook] (60)", "amy.phone [iphone] (40)"}
-    assert traffic["amy.laptop [macbook] (60)"][0, 1] == 22.25
-    assert mdates.num2date(traffic["amy.phone [iphone] (40)"][0, 0]).strftime("%d %H:%M") == "27 09:30"
+    laptop, phone = traffic["amy.laptop [macbook] (60)"], traffic["amy.phone [iphone] (40)"]
+    assert laptop[0, 1] == 22.25 and phone[0, 1] == 9.5
+    # each day is a column [day, day + 1): the laptop's slot is left of the phone's
+    assert mdates.num2date(phone[0, 0]).strftime("%Y-%m-%d") == "2015-03-27"
+    assert mdates.num2date(laptop[0, 0]).strftime("%Y-%m-%d") == "2015-03-28"
+    assert laptop[0, 0] % 1 == pytest.approx(0.3) and phone[0, 0] % 1 == pytest.approx(0.7)
+    assert axes[-1].get_xlim() == (mdates.date2num(pd.Timestamp("2015-03-27")),
+                                   mdates.date2num(pd.Timestamp("2015-03-29")))
     assert axes[3].texts[0].get_text() == "no events"
 
 
-def test_timeline_reduction_keeps_one_point_per_cell_and_every_cell() -> None:
-    x = np.array([0.0, 0.0, 0.0000001, 1.0, 1.0])
-    y = np.array([1.0, 1.0, 1.0, 5.0, 23.99])
-    rx, ry = reduce_points(x, y, (0.0, 1.0))
-    assert sorted(zip(rx.tolist(), ry.tolist(), strict=True)) == [(0.0, 1.0), (1.0, 5.0), (1.0, 23.99)]
+def test_timeline_reduction_keeps_one_point_per_day_and_five_minutes() -> None:
+    day = np.array([5.0, 5.0, 5.0, 5.0, 6.0])
+    hour = np.array([1.0, 1.05, 1.1, 23.99, 1.0])
+    rd, rh = reduce_points(day, hour)
+    assert sorted(zip(rd.tolist(), rh.tolist(), strict=True)) == [(5.0, 1.0), (5.0, 1.1), (5.0, 23.99),
+                                                                 (6.0, 1.0)]
 
 
 def activities_frame() -> pd.DataFrame:
@@ -231,3 +238,15 @@ def test_activity_context_counts_each_item_once_per_activity() -> None:
     assert [p.get_width() for p in net.patches] == pytest.approx([200 / 3, 200 / 3])
     assert tick_labels(dom, "y") == ["bbc.co.uk", "google.com"]
     assert [p.get_width() for p in dom.patches] == pytest.approx([200 / 3, 100 / 3])
+
+
+def test_overlays_span_every_user_with_distinct_colours() -> None:
+    rows = [(f"user{i:02d}", 10.0 ** (i % 6), 1) for i in range(12)] + [("user00", 0.002, 1)]
+    iats = pd.DataFrame(rows, columns=["username", "iat_s", "count"])
+    [overlay] = build_figures("inter-event", iats, ctx=FigureContext(focus_users=[]))
+    ax = overlay.figure.axes[0]
+    lines = ax.get_lines()
+    assert len(lines) == 12
+    assert len({tuple(line.get_color()) for line in lines}) == 12
+    assert ax.get_xlim() == (0.001, 3 * 86400.0)  # from the 1ms tick to the 3days tick above 1e5 s
+    assert len(ax.get_legend().get_texts()) == 12

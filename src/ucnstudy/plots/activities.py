@@ -13,12 +13,13 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
-from ucnstudy.plots.cdfs import plot_log_ecdf
+from ucnstudy.plots.cdfs import log_time_axis, overlay_legend, plot_log_ecdf
 from ucnstudy.plots.style import (
     SECOND_TICKS,
     NamedFigure,
     colors,
     date_axis,
+    line_colors,
     log_ticks,
     new_figure,
     no_data,
@@ -91,16 +92,17 @@ def activity_map_figure(username: str, acts: pd.DataFrame, timezone: str) -> Nam
 
 def activities_figures(acts: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
     """An overlay of every user's duration ECDF, then the per-user figures of the focus users."""
-    fig, axes = new_figure(1, 1, figsize=(8, 5))
+    fig, axes = new_figure(1, 1, figsize=(10, 5))
     ax = axes[0, 0]
     users = sorted(acts["username"].astype(str).unique())
-    for user, color in zip(users, colors(len(users)), strict=True):
+    for user, color in zip(users, line_colors(len(users)), strict=True):
         plot_log_ecdf(ax, acts.loc[acts["username"] == user, "duration_s"].to_numpy(float),
                       label=user, color=color)
     if users:
-        ax.legend(fontsize=7, ncols=2, loc="lower right")
+        log_time_axis(ax, acts["duration_s"].to_numpy(float))
     else:
         no_data(ax, "no activities")
+    overlay_legend(ax, len(users))
     ax.set_xlabel("Activity duration")
     ax.set_title("Activity durations, all users")
     figures = [NamedFigure("activities-all", "Activity durations, all users", fig,

@@ -17,6 +17,7 @@ from ucnstudy.plots.style import (
     SECOND_TICKS,
     NamedFigure,
     colors,
+    line_colors,
     log_ticks,
     new_figure,
     no_data,
@@ -45,14 +46,30 @@ def plot_log_ecdf(ax: Axes, values: np.ndarray, *, floor: float = 0.0, label: st
     positive = x > 0
     px, py = thin_curve(x[positive], y[positive])
     ax.step(px, py, where="post", lw=2, label=label, color=color)
-    top = max(float(x[-1]), floor * 10 if floor > 0 else 1.0)
+    log_time_axis(ax, x, floor)
+    return round(float(weights[keep].sum()))
+
+
+def log_time_axis(ax: Axes, values: np.ndarray, floor: float = 0.0) -> None:
+    """Log x axis from the labelled tick at or below the smallest positive value (or the floor)
+    to the labelled tick at or above the largest; CDF on y."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    smallest = float(positive.min()) if positive.size else 1.0
+    top = max(float(positive.max()) if positive.size else 1.0, floor * 10 if floor > 0 else 1.0)
     hi = next((v for v, _ in SECOND_TICKS if v >= top), top)  # end on a labelled tick
-    lo = floor if floor > 0 else max(min(float(x[positive].min()) if positive.any() else 1e-3, 1e-3), 1e-6)
+    lo = floor if floor > 0 else max((v for v, _ in SECOND_TICKS if v <= smallest), default=smallest)
+    if hi <= lo:  # a single distinct value: show it between two ticks
+        hi = next((v for v, _ in SECOND_TICKS if v > lo), lo * 10)
     log_ticks(ax, SECOND_TICKS, axis="x", lo=lo, hi=hi)
     ax.set_xlim(lo, hi)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("CDF")
-    return round(float(weights[keep].sum()))
+
+
+def overlay_legend(ax: Axes, count: int) -> None:
+    """A legend beside the axes (one entry per user), so that it hides no curve."""
+    if count:
+        ax.legend(fontsize=7, ncols=1 if count <= 20 else 2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
 def weighted_ecdf(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,14 +129,15 @@ def inter_event_figures(iats: pd.DataFrame, params: object = None, ctx: object =
     counts = iats["count"] if "count" in iats.columns else pd.Series(1, index=iats.index)
     by_user = {str(u): (g["iat_s"].to_numpy(float), counts.loc[g.index].to_numpy(float))
                for u, g in iats.groupby("username", sort=True)}
-    fig, axes = new_figure(1, 1, figsize=(8, 5))
+    fig, axes = new_figure(1, 1, figsize=(10, 5))
     ax = axes[0, 0]
-    for (user, (values, weights)), color in zip(by_user.items(), colors(len(by_user)), strict=True):
+    for (user, (values, weights)), color in zip(by_user.items(), line_colors(len(by_user)), strict=True):
         plot_log_ecdf(ax, values, label=user, color=color, weights=weights)
-    if not by_user:
-        no_data(ax)
+    if by_user:
+        log_time_axis(ax, np.concatenate([v for v, _ in by_user.values()]))
     else:
-        ax.legend(fontsize=7, ncols=2, loc="lower right")
+        no_data(ax)
+    overlay_legend(ax, len(by_user))
     ax.set_xlabel("Inter-event time")
     ax.set_title("Inter-event times, all users")
     figures = [NamedFigure("inter-event-all", "Inter-event times, all users", fig,

@@ -68,6 +68,11 @@ def colors(n: int) -> list[tuple[float, float, float]]:
     return list(sns.color_palette(PALETTE, max(n, 1)))
 
 
+def line_colors(n: int) -> list[tuple[float, float, float]]:
+    """Distinct colours for n lines: the muted palette up to 10, evenly spaced hues beyond."""
+    return colors(n) if n <= 10 else list(sns.color_palette("husl", n))
+
+
 def log_ticks(ax: Axes, ticks: Sequence[tuple[float, str]], *, axis: str = "x",
               lo: float | None = None, hi: float | None = None) -> None:
     """Log scale with labelled ticks, keeping only the ticks inside [lo, hi] when given."""

@@ -81,10 +81,11 @@ def _log_axis(ax: Axes, values: np.ndarray, ticks: tuple | None) -> None:
     """Log y axis whose range shows the smallest positive bar (zero bars stay empty)."""
     ax.set_yscale("log")
     positive = values[values > 0]
-    lo = min(float(positive.min()) / 2, 0.5) if positive.size else 0.5
+    floor = ticks[0][0] / 2 if ticks else 0.5  # counts: a bar of 1 is visible
+    lo = min(float(positive.min()) / 2, floor) if positive.size else floor
     hi = float(positive.max()) * 2 if positive.size else 10.0
     if ticks:
-        lo, hi = min(lo, ticks[0][0]), max(hi, ticks[-1][0] * 1.5)
+        hi = max(hi, ticks[-1][0] * 1.5)
         log_ticks(ax, ticks, axis="y", lo=lo, hi=hi)
     ax.set_ylim(lo, hi)
 

@@ -1,6 +1,7 @@
-"""The notebook's 4-panel per-user timeline: local date (x) against hour of day (y), one marker
-and colour per personal device, for device-traffic seconds, DNS responses, HTTP requests and
-user HTTP requests (user_url).
+"""The notebook's 4-panel per-user timeline: local date (x) against hour of day (y), one colour
+per personal device, for device-traffic seconds, DNS responses, HTTP requests and user HTTP
+requests (user_url). Correction: the notebook put the full timestamp on x, so each day was a
+diagonal streak; here each local day is a column with one slot per device.
 
 The timeline analysis counts events per local minute; those minutes are further reduced to one
 point per plot cell per device (the same picture at a bounded cost) and drawn rasterized, so
@@ -13,7 +14,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
-from ucnstudy.plots.style import MARKERS, NamedFigure, colors, date_axis, new_figure, no_data, slug
+from ucnstudy.plots.style import NamedFigure, colors, date_axis, new_figure, no_data, slug
 
 KINDS = (
     ("traffic", "Device traffic (seconds with packets)"),
@@ -21,59 +22,60 @@ KINDS = (
     ("http", "HTTP requests"),
     ("user_http", "User HTTP requests (user_url)"),
 )
-PIXELS_X, PIXELS_Y = 1500, 300  # reduction grid: finer than the rendered figure
+HOUR_CELLS = 288  # 5-minute cells: finer than a dash's thickness at the rendered size
+AXES_WIDTH_PT = 800.0  # about the width of the axes of a 12-inch figure, in points
 
 
-def local_times(frame: pd.DataFrame) -> pd.Series:
-    """The local wall-clock minute of each row (timeline gives local_date, hour and minute)."""
-    return (pd.to_datetime(frame["local_date"]) + pd.to_timedelta(frame["hour"].astype("int64"), unit="h")
-            + pd.to_timedelta(frame["minute"].astype("int64"), unit="m"))
+def day_and_hour(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Local date (matplotlib day number) and local hour of day of each row."""
+    days = mdates.date2num(pd.to_datetime(frame["local_date"]).to_numpy())
+    hours = frame["hour"].to_numpy(float) + frame["minute"].to_numpy(float) / 60.0
+    return days, hours
 
 
-def reduce_points(x: np.ndarray, y: np.ndarray, x_span: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Keep one point per grid cell: the scatter looks the same with far fewer markers."""
-    if x.size == 0:
-        return x, y
-    width = max(x_span[1] - x_span[0], 1e-9)
-    cx = np.floor((x - x_span[0]) / width * PIXELS_X).astype(np.int64)
-    cy = np.floor(y / 24.0 * PIXELS_Y).astype(np.int64)
-    _, first = np.unique(cx * (PIXELS_Y + 1) + cy, return_index=True)
-    return x[first], y[first]
+def reduce_points(day: np.ndarray, hour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One point per (day, hour cell): the picture is the same with far fewer markers."""
+    if day.size == 0:
+        return day, hour
+    cell = np.floor(hour / 24.0 * HOUR_CELLS).astype(np.int64)
+    _, first = np.unique(day.astype(np.int64) * (HOUR_CELLS + 1) + cell, return_index=True)
+    return day[first], hour[first]
 
 
 def timeline_user_figure(username: str, events: pd.DataFrame) -> NamedFigure:
-    times = local_times(events)
-    x_all = mdates.date2num(times.to_numpy())
-    hours = (times.dt.hour + times.dt.minute / 60.0).to_numpy(float)
-    counts = events["events"].to_numpy(float) if "events" in events.columns else np.ones(len(events))
-    span = (float(x_all.min()), float(x_all.max())) if x_all.size else (0.0, 1.0)
-    platforms = events.drop_duplicates("login").set_index("login")["platform"] \
-        if "platform" in events.columns else pd.Series(dtype=object)
+    """Each day is a column; within it each device has its own slot, a dash per active minute."""
+    days, hours = day_and_hour(events)
+    counts = events["events"].to_numpy(float)
+    first, last = (float(days.min()), float(days.max())) if days.size else (0.0, 0.0)
+    platforms = events.drop_duplicates("login").set_index("login")["platform"]
     devices = sorted(events["login"].astype(str).unique())
-    palette = colors(len(devices))
+    slot = 0.8 / max(len(devices), 1)  # share of a day's width per device
+    dash = max(AXES_WIDTH_PT * slot / (last - first + 1), 1.0)  # marker length in points
     fig, axes = new_figure(4, 1, figsize=(12, 10), sharex=True)
     for ax, (kind, title) in zip(axes[:, 0], KINDS, strict=True):
         of_kind = (events["kind"] == kind).to_numpy()
-        for i, device in enumerate(devices):
+        for i, (device, color) in enumerate(zip(devices, colors(len(devices)), strict=True)):
             mask = of_kind & (events["login"].astype(str) == device).to_numpy()
-            x, y = reduce_points(x_all[mask], hours[mask], span)
-            ax.scatter(x, y, s=6, marker=MARKERS[i % len(MARKERS)], color=palette[i],
-                       label=f"{device} [{platforms.get(device, '')}] ({int(counts[mask].sum()):,})",
-                       rasterized=True, linewidths=0.8)
-        if not of_kind.any():
-            ax.text(0.5, 0.5, "no events", ha="center", va="center", transform=ax.transAxes, color="0.4")
+            x, y = reduce_points(days[mask], hours[mask])
+            ax.scatter(x + 0.1 + slot * (i + 0.5), y, s=dash**2, marker="_", color=color,
+                       linewidths=1.2, rasterized=True,
+                       label=f"{device} [{platforms.get(device, '')}] ({int(counts[mask].sum()):,})")
+        if of_kind.any():
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                      markerscale=min(1.0, 12 / dash))
         else:
-            ax.legend(loc="upper left", fontsize=7, markerscale=2)
+            ax.text(0.5, 0.5, "no events", ha="center", va="center", transform=ax.transAxes, color="0.4")
         ax.set_title(title)
         ax.set_ylim(0, 24)
         ax.set_yticks(range(0, 25, 6))
         ax.set_ylabel("Hour of day (local)")
-    axes[-1, 0].set_xlim(span[0] - 0.5, span[1] + 0.5)
+    axes[-1, 0].set_xlim(first, last + 1)
     date_axis(axes[-1, 0])
     axes[-1, 0].set_xlabel("Local date")
     fig.suptitle(f"Timeline [user={username}]")
     return NamedFigure(f"timeline-{slug(username)}", f"Timeline: {username}", fig,
-                       f"{username}: every event of each personal device by local date and hour of day.")
+                       f"{username}: when each personal device was active, per local date (one column "
+                       "per day, one slot per device) and hour of day; legends count the events.")
 
 
 def timeline_figures(frame: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
