@@ -27,7 +27,7 @@ def study_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_csv_has_one_row_per_config_and_device_plus_all(study_path: Path, tmp_path: Path, capsys):
     out = tmp_path / "eval.csv"
     assert main(["--db", str(study_path), "evaluate", "--format", "csv", "--out", str(out),
-                 "--windows", "0"]) == 0
+                 "--windows", "0", "--learned-folds", "2"]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert list(rows[0]) == ["config", "device", "tp", "fp", "fn", "tn", "precision", "recall", "f1"]
     configs = {r["config"] for r in rows}
@@ -62,3 +62,23 @@ def test_bad_options_and_missing_ground_truth(tmp_path: Path, capsys):
         s.create_schema()
     assert main(["--db", str(empty), "evaluate"]) == 2
     assert "no ground truth" in capsys.readouterr().err
+
+
+def test_report_section_only_with_ground_truth(study_path: Path, tmp_path: Path):
+    from ucnstudy.inference.configs import UcnParams
+    from ucnstudy.inference.evaluation import EvaluationParams
+    from ucnstudy.inference.report_section import inference_report_section
+
+    with open_study(study_path, read_only=True) as study:
+        params = EvaluationParams(windows=(0,), ucn=UcnParams(learned_folds=2))
+        content = inference_report_section(study, params)
+    assert content is not None and content.error is None
+    names = [t.name for t in content.tables]
+    assert names == ["inference-comparison", "inference-per-device", "inference-days", "inference-absence"]
+    assert any(f.name == "inference-precision-recall" for f in content.figures)
+    pr = next(f for f in content.figures if f.name == "inference-precision-recall").figure.axes[0]
+    assert pr.get_xlabel().startswith("recall") and pr.get_ylabel().startswith("precision")
+    empty = tmp_path / "empty.duckdb"
+    with open_study(empty) as s:
+        s.create_schema()
+        assert inference_report_section(s) is None

@@ -96,13 +96,16 @@ def test_learned_detector_never_trains_on_the_scored_device():
     extra = normalise_events(pd.DataFrame({"devid": [99] * 5, "ts": np.arange(5.0) * 1000 + 1.4e9}))
     ev = normalise_events(pd.concat([ev, extra]))
     truth = build_ground_truth(frames["fg"], frames["io"], GroundTruthParams())
+    two_folds = LearnedDetector(max_iter=20, folds=2)
+    two_folds.probabilities(ev, truth)
+    assert two_folds.trained_on == {(1, 3): [2, 4], (2, 4): [1, 3], (): [1, 2, 3, 4]}
     det = LearnedDetector(max_iter=30)
     proba = det.probabilities(ev, truth)
-    assert set(det.trained_on) == {1, 2, 3, 4, None}
+    assert set(det.trained_on) == {(1,), (2,), (3,), (4,), ()}
     for held_out, trained in det.trained_on.items():
-        assert held_out not in trained
+        assert not set(held_out) & set(trained)
         assert 99 not in trained  # unlabelled devices are never training data
-    assert det.trained_on[None] == [1, 2, 3, 4]
+    assert det.trained_on[()] == [1, 2, 3, 4]
     y = labels(ev, truth)
     assert set(np.unique(y[ev["devid"].to_numpy() == 99])) == {-1}
     scored = y >= 0

@@ -51,6 +51,8 @@ def evaluate(
     beacon_threshold: float = typer.Option(0.8, "--beacon-threshold", help="Beacon score cut."),
     learned: bool = typer.Option(True, "--learned/--no-learned", help="Run the learned detector."),
     learned_threshold: float = typer.Option(0.5, "--learned-threshold", help="Probability cut."),
+    learned_folds: int = typer.Option(None, "--learned-folds", min=2,
+                                      help="Device folds (default: leave-one-device-out)."),
     blocklist: list[Path] = typer.Option([], "--blocklist", exists=True, dir_okay=False,
                                          help="Extra host or Adblock list file; repeatable."),
     sweep: bool = typer.Option(False, "--sweep", help="Also sweep gap, W, thresholds and filters."),
@@ -72,7 +74,7 @@ def evaluate(
         tolerance=tolerance, windows=_ints(windows, "--windows"),
         ground_truth=GroundTruthParams(io_window, io_mode, foreground, include_idle,  # type: ignore[arg-type]
                                        merge_tolerance, intersect_traffic),
-        ucn=UcnParams(gap, min_events, tail, beacon_threshold, learned_threshold),
+        ucn=UcnParams(gap, min_events, tail, beacon_threshold, learned_threshold, learned_folds),
         blocklists=tuple(str(p) for p in blocklist), learned=learned, sweeps=sweep,
         sweep_gaps=_ints(sweep_gaps, "--sweep-gaps"), sweep_windows=_ints(sweep_windows, "--sweep-windows"),
         sweep_beacon=_floats(sweep_beacon, "--sweep-beacon"),

@@ -78,6 +78,7 @@ class UcnParams:
     tail: int = 60  # reading time after the last event of an activity (s)
     beacon_threshold: float = 0.8
     learned_threshold: float = 0.5
+    learned_folds: int | None = None  # None: leave-one-device-out
 
 
 def ucnstudy_configs(p: UcnParams | None = None, extra_hosts: set[str] | None = None,
@@ -98,7 +99,7 @@ def ucnstudy_configs(p: UcnParams | None = None, extra_hosts: set[str] | None = 
     if learned:
         configs.append(Config(
             "ucn/learned", "ucnstudy", [],
-            LearnedDetector(threshold=p.learned_threshold,
+            LearnedDetector(threshold=p.learned_threshold, folds=p.learned_folds,
                             activity=ActivityDetector(gap=p.gap, min_events=p.min_events, tail=p.tail)),
             "gradient boosting on per-event features (leave-one-device-out), then activities"))
     return configs

@@ -1,0 +1,61 @@
+"""The report's "user activity against ground truth" section (registered when imported).
+
+It runs only when the study has ground truth (gt_foreground or gt_io rows). To stay within the
+report's time budget the learned detector uses 5 device folds instead of leave-one-device-out
+(`ucn evaluate` does the full leave-one-device-out run) and no sweeps are run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ucnstudy.inference.configs import UcnParams
+from ucnstudy.inference.evaluation import Evaluation, EvaluationParams, evaluate_study
+from ucnstudy.inference.groundtruth import has_ground_truth
+from ucnstudy.store import Study
+
+TITLE = "User activity inferred from traffic, against ground truth"
+REPORT_PARAMS = EvaluationParams(ucn=UcnParams(learned_folds=5))
+
+
+def _summary(result: Evaluation) -> str:
+    o, u = result.best("original"), result.best("ucnstudy")
+    return (f"Per-second precision and recall of detected user activity at a {result.params.tolerance} s "
+            f"tolerance on {len(result.truth)} devices with ground truth. Best of the original's "
+            f"configurations: {o['config']} (P {o['precision']:.3f}, R {o['recall']:.3f}, "
+            f"F1 {o['f1']:.3f}); best of ucnstudy's: {u['config']} (P {u['precision']:.3f}, "
+            f"R {u['recall']:.3f}, F1 {u['f1']:.3f}). See docs/inference.md.")
+
+
+def inference_report_section(study: Study, params: EvaluationParams = REPORT_PARAMS) -> Any:
+    """A report SectionContent for the study, or None when it has no ground truth."""
+    from ucnstudy.plots.inference import evaluation_figures
+    from ucnstudy.report.sections import NamedTable, SectionContent
+
+    if not has_ground_truth(study):
+        return None
+    result = evaluate_study(study, params)
+    comparison = result.comparison.copy()
+    comparison["device"] = [d if d == "all" else result.devices.get(int(d), d) for d in comparison["device"]]
+    content = SectionContent(TITLE, _summary(result), params=dataclasses.asdict(params))
+    content.tables += [
+        NamedTable("inference-comparison", "All devices, per configuration", result.totals()),
+        NamedTable("inference-per-device", "Per configuration and device", comparison),
+        NamedTable("inference-days", "Begin and end of day accuracy", result.days),
+        NamedTable("inference-absence", "Detected user events inside absence periods", result.absence),
+    ]
+    content.figures = evaluation_figures(result)
+    content.notes.append("The learned detector is scored only on devices it was not trained on.")
+    return content
+
+
+def _register() -> None:
+    try:
+        from ucnstudy.report.sections import Section, register_section
+    except ImportError:  # no report package: the function above still works
+        return
+    register_section(Section("inference", TITLE, lambda ctx: inference_report_section(ctx.study)))
+
+
+_register()
