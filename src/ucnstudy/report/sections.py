@@ -22,7 +22,7 @@ from ucnstudy.report.runs import Run, RunCache, planned_runs
 from ucnstudy.store import Study
 
 # Modules that register extra sections when imported (e.g. the evaluation against ground truth).
-SECTION_MODULES: tuple[str, ...] = ()
+SECTION_MODULES: tuple[str, ...] = ("ucnstudy.inference.report_section",)
 
 
 @dataclass
