@@ -106,6 +106,8 @@ def test_same_file_twice_is_skipped_and_extension_adds_only_new(any_study, tmp_p
     (("address: \"fd00::7\"", "address: 10.8.0.300"), "not an IPv4 or IPv6 address"),
     (("valid_from: 2015-04-01T00:00:00Z}", "valid_from: 2015-03-15T00:00:00Z}"), "overlaps its lease"),
     (("starttime: 2015-03-01T10:00:00+01:00", "starttime: yesterday"), "not an ISO-8601 time"),
+    (("timezone: America/Chicago", "tz: America/Chicago"), "unknown field\\(s\\) 'tz'"),
+    (("valid_to: 2015-04-01T00:00:00Z}", "valid_until: 2015-04-01T00:00:00Z}"), "'valid_until'"),
 ])
 def test_bad_values_are_rejected_naming_file_and_line(duck, tmp_path: Path, edit, message) -> None:
     text = BASE.replace(*edit)
@@ -136,6 +138,18 @@ def test_conflicting_redefinition_is_rejected(duck, tmp_path: Path) -> None:
     v3 = BASE + "  - {login: carol.tablet, address: 10.8.0.2, valid_from: 2015-03-20T00:00:00Z}\n"
     with pytest.raises(InputError, match=r"overlaps its lease for 'alice\.laptop' \(the study\)"):
         import_manifest(duck, str(write(tmp_path, "v3.yaml", v3)))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("kind,username,shoe\nuser,x,42\n", "line 1: unknown column\\(s\\) 'shoe'"),
+    ("kind,username\nuser,x,surplus\n", "line 2: more cells than header columns"),
+    ("kind,username,login\nuser,x,x.pc\n", "line 2: user entry: unknown field\\(s\\) 'login'"),
+    ("\ufeffkind,username\nmember,x\n", "line 2: kind 'member' is not user, device, link or lease"),
+])
+def test_csv_structure_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, "m.csv", text)
+    with pytest.raises(InputError, match=message):
+        read_manifest(path)
 
 
 def test_cli_reports_added_rows_and_errors(tmp_path: Path, capsys) -> None:

@@ -35,6 +35,13 @@ OSES = ("ios", "android", "darwin", "windows")
 SECTIONS = {"users": "user", "devices": "device", "links": "link", "user_devices": "link",
             "leases": "lease", "device_addresses": "lease"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]*$")
+FIELDS = {
+    "user": ("username", "familyname", "country", "timezone", "starttime"),
+    "device": ("login", "name", "platform", "devtype", "os", "users", "addresses"),
+    "link": ("username", "login"),
+    "lease": ("login", "address", "valid_from", "valid_to"),
+}
+ALL_FIELDS = tuple(dict.fromkeys(f for fields in FIELDS.values() for f in fields))
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,15 @@ class ManifestRecords:
 class _Entry:
     """One raw entry (a YAML mapping or a CSV row) with the helpers that validate its values."""
 
-    def __init__(self, path: str, kind: str, values: dict[str, Any], line: int | None) -> None:
+    def __init__(self, path: str, kind: str, values: dict[str, Any], line: int | None,
+                 fields: tuple[str, ...] | None = None) -> None:
         self.path, self.kind, self.values, self.line = path, kind, values, line
+        allowed = fields or FIELDS[kind]
+        unknown = [str(k) for k, v in values.items() if k != "__line__" and k not in allowed
+                   and v not in (None, "")]
+        if unknown:  # a misspelt field would otherwise be ignored silently
+            raise self.fail(f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                            f"a {kind} entry has: {', '.join(allowed)}")
 
     def fail(self, problem: str) -> InputError:
         return InputError(self.path, f"{self.kind} entry: {problem}", line=self.line)
@@ -184,7 +198,7 @@ def _device_links(e: _Entry, device: Device) -> list[Link]:
         users = [users]
     if not isinstance(users, list):
         raise e.fail("'users' must be a list of usernames")
-    return [Link(_Entry(e.path, "device", {"username": u}, e.line).name("username"), device.login, e.line)
+    return [Link(_Entry(e.path, "link", {"username": u}, e.line).name("username"), device.login, e.line)
             for u in users]
 
 
@@ -195,7 +209,8 @@ def _device_leases(e: _Entry, device: Device) -> list[Lease]:
     leases = []
     for item in addresses:
         values = item if isinstance(item, dict) else {"address": item}
-        sub = _Entry(e.path, "device", values, values.get("__line__", e.line))
+        line = values.get("__line__", e.line)
+        sub = _Entry(e.path, "lease", values, line, ("address", "valid_from", "valid_to"))
         leases.append(_lease(sub, device.login))
     return leases
 
@@ -224,6 +239,11 @@ def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any,
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+# times stay text, so that a bad one is reported by parse_time with its entry's line
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _yaml_entries(path: str) -> list[_Entry]:
@@ -233,7 +253,7 @@ def _yaml_entries(path: str) -> list[_Entry]:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise InputError(path, f"not valid YAML: {exc.problem}", line=line) from None
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError, OverflowError) as exc:
         raise InputError(path, f"not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise InputError(path, "a manifest is a mapping with sections users, devices, links, leases")
@@ -255,16 +275,22 @@ def _yaml_entries(path: str) -> list[_Entry]:
 def _csv_entries(path: str) -> list[_Entry]:
     entries = []
     try:
-        with open(path, encoding="utf-8", newline="") as f:
+        with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: spreadsheets write a BOM
             reader = csv.DictReader(f)
             if not reader.fieldnames or "kind" not in reader.fieldnames:
                 raise InputError(path, "a CSV manifest needs a header with a 'kind' column "
                                        "(user, device, link or lease)", line=1)
+            unknown = [c for c in reader.fieldnames if c != "kind" and c not in ALL_FIELDS]
+            if unknown:
+                raise InputError(path, f"unknown column(s) {', '.join(map(repr, unknown))}; "
+                                       f"columns: kind, {', '.join(ALL_FIELDS)}", line=1)
             for row in reader:
                 line = reader.line_num
                 kind = (row.get("kind") or "").strip().lower()
                 if kind not in SECTIONS.values():
                     raise InputError(path, f"kind {kind!r} is not user, device, link or lease", line=line)
+                if any(v not in (None, "") for v in row.get(None) or ()):  # type: ignore[call-overload]
+                    raise InputError(path, "more cells than header columns", line=line)
                 values = {k: v for k, v in row.items() if k is not None and k != "kind"}
                 if values.get("users"):
                     values["users"] = values["users"].split()
