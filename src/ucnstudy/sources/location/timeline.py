@@ -10,7 +10,8 @@
 
 Visits of hierarchy level 0 become place intervals (deeper levels are places inside them and
 are not loaded); activities become move intervals with movements on; timelinePath segments are
-raw tracks, covered by the activities, and are not loaded.
+raw tracks, covered by the activities, and `timelineMemory` segments (trip summaries) repeat
+visits: neither is loaded.
 """
 
 from __future__ import annotations
@@ -83,6 +84,6 @@ def _segment(where: str, segment: dict, rows: RowBuilder, opts: LocationOptions)
         kind = as_text((activity.get("topCandidate") or {}).get("type")) or "unknown"
         return rows.interval(where, iso_time(segment["startTime"]), iso_time(segment["endTime"]),
                              kind="move", name=kind.lower().replace("_", " "), lat=lat, lon=lon)
-    if "timelinePath" in segment:
+    if "timelinePath" in segment or "timelineMemory" in segment:
         return None
-    raise ValueError("neither visit, activity nor timelinePath")
+    raise ValueError("neither visit, activity, timelinePath nor timelineMemory")
