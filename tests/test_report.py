@@ -18,8 +18,20 @@ from analyses_builders import Builder
 from ucnstudy import open_study
 from ucnstudy.analyses import ANALYSES
 from ucnstudy.cli import main
+from ucnstudy.errors import UcnError
+from ucnstudy.plots import NamedFigure
+from ucnstudy.plots.style import new_figure
+from ucnstudy.report import ReportOptions, build_report
 from ucnstudy.report.assemble import focus_users
 from ucnstudy.report.runs import Run, RunCache, make_params, planned_runs
+from ucnstudy.report.sections import (
+    EXTRA_SECTIONS,
+    NamedTable,
+    ReportContext,
+    Section,
+    SectionContent,
+    register_section,
+)
 
 T0 = datetime(2015, 10, 23, 7, 0, 0)  # Friday; the UK and France leave summer time on Sunday 25
 CHROMIUM = "/usr/bin/chromium"
@@ -178,6 +190,34 @@ def test_focus_users_default_to_the_selected_users(report_dir: tuple[Path, Path]
         assert focus_users(cache, "selected") == selected["username"].tolist()
         assert focus_users(cache, "all") is None
         assert focus_users(cache, "bob, alice") == ["bob", "alice"]
+
+
+def test_registered_sections_are_built_and_none_is_skipped(report_dir: tuple[Path, Path],
+                                                          tmp_path: Path) -> None:
+    """The extension point of other areas: one register_section call adds a section."""
+    def extra(ctx: ReportContext) -> SectionContent:
+        ports = ctx.cache.get(next(r for r in planned_runs() if r.key == "traffic-by-port"))
+        fig, axes = new_figure()
+        axes[0, 0].plot([0, 1], [0, 1])
+        return SectionContent("Extra evaluation", "An extra section.",
+                              [NamedFigure("extra-fig", "Extra", fig)],
+                              [NamedTable("extra-table", "Extra", ports.frame.head(2))], {"tolerance_s": 60})
+
+    register_section(Section("extra", "Extra evaluation", extra))
+    register_section(Section("absent", "Needs ground truth", lambda ctx: None))
+    try:
+        with open_study(report_dir[0], read_only=True) as study:
+            result = build_report(study, tmp_path / "r", ReportOptions(only="traffic-by-port,extra,absent"))
+    finally:
+        EXTRA_SECTIONS.clear()
+    assert [s.key for s in result.sections] == ["traffic-by-port", "extra"]
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert '<section id="extra" class="analysis">' in html and 'id="fig-extra-fig"' in html
+    assert "<th>extra</th><td>tolerance_s</td><td>60</td>" in html
+    assert len(pd.read_csv(tmp_path / "r" / "tables" / "extra-table.csv")) == 2
+    assert (tmp_path / "r" / "figures" / "extra-fig.svg").exists()
+    with pytest.raises(UcnError, match="no such section"):
+        build_report(study, tmp_path / "q", ReportOptions(only="nope"))
 
 
 def chromium_or_fail() -> str:

@@ -40,6 +40,8 @@ def report(
         20, help="Rows of each table shown in the HTML (CSV files are complete)."),
     workers: int = typer.Option(
         min(os.cpu_count() or 1, 4), help="Processes drawing figures while analyses run (0: none)."),
+    only: str = typer.Option(
+        "", help="Comma-separated section keys to build (default: all), e.g. activities."),
     settings: list[str] = typer.Option(
         [], "--set", help="Analysis parameter NAME.FIELD=VALUE (repeatable), e.g. activities.gap=300."),
     all_events: bool = typer.Option(
@@ -49,7 +51,7 @@ def report(
     """Every analysis, figure and parameter of the study as DIR/index.html (self-contained)."""
     from ucnstudy.report import ReportOptions, build_report
 
-    options = ReportOptions(dpi=dpi, preview_rows=preview_rows, focus=focus, workers=workers,
+    options = ReportOptions(dpi=dpi, preview_rows=preview_rows, focus=focus, workers=workers, only=only,
                             overrides=parse_overrides(settings, all_events, include_shared))
     with open_cli_study(read_only=True) as study, progress() as bar:
         task = bar.add_task("report", total=None, rate="")

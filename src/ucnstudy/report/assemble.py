@@ -20,11 +20,12 @@ from typing import Any
 import jinja2
 
 from ucnstudy import __version__
+from ucnstudy.errors import UcnError
 from ucnstudy.info import StudyInfo, study_info
 from ucnstudy.plots import FigureContext
 from ucnstudy.report.render import FigureRenderer, RenderedFigure, RenderedTable, write_table
 from ucnstudy.report.runs import Run, RunCache, planned_runs, validate_overrides
-from ucnstudy.report.sections import ReportContext, SectionContent, all_sections
+from ucnstudy.report.sections import ReportContext, Section, SectionContent, all_sections
 from ucnstudy.store import Study
 
 Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps of this phase)
@@ -39,6 +40,8 @@ class ReportOptions:
     workers: int = field(default=0, metadata={
         "help": "processes drawing figures while the next analyses run (0: draw in this process; "
                 "more needs the usual `if __name__ == '__main__':` guard of a calling script)"})
+    only: str = field(default="", metadata={
+        "help": "comma-separated section keys to build (default: every section)"})
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # analysis -> field -> value
 
 
@@ -70,7 +73,7 @@ def build_report(study: Study, out_dir: str | Path, options: ReportOptions | Non
     started = time.perf_counter()
     options = options or ReportOptions()
     out = Path(out_dir)
-    sections = all_sections()
+    sections = select_sections(all_sections(), options.only)
     validate_overrides(planned_runs(), options.overrides)
     _prepare(out)
     cache = RunCache(study, options.overrides)
@@ -93,6 +96,16 @@ def build_report(study: Study, out_dir: str | Path, options: ReportOptions | Non
         renderer.close()
     _write_index(study, out, rendered, options, started)
     return ReportResult(out / "index.html", rendered, time.perf_counter() - started)
+
+
+def select_sections(sections: list[Section], only: str) -> list[Section]:
+    """The sections named in `only` (all when empty), in report order; unknown keys are an error."""
+    wanted = [k.strip() for k in only.split(",") if k.strip()]
+    unknown = sorted(set(wanted) - {s.key for s in sections})
+    if unknown:
+        raise UcnError(f"--only {unknown[0]!r}: no such section; sections are: "
+                       f"{', '.join(s.key for s in sections)}")
+    return [s for s in sections if not wanted or s.key in wanted]
 
 
 def _collect(pending: list[tuple[str, SectionContent, list[Future[RenderedFigure]], list[RenderedTable]]],
