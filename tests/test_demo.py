@@ -62,8 +62,10 @@ def _user_events(chunks: list) -> pd.DataFrame:
 
 
 def _local_hours(events: pd.DataFrame) -> pd.Series:
-    parts = [pd.Series(pd.DatetimeIndex(g["ts"]).tz_localize("UTC").tz_convert(tz).hour, index=g.index)
-             for tz, g in events.groupby("tz")]
+    parts = [
+        pd.Series(pd.DatetimeIndex(g["ts"]).tz_localize("UTC").tz_convert(tz).hour, index=g.index)
+        for tz, g in events.groupby("tz")
+    ]
     return pd.concat(parts).sort_index()
 
 
@@ -76,16 +78,21 @@ def test_same_seed_same_study_other_seed_other_study() -> None:
         for name in x.tables:
             assert x.tables[name].equals(y.tables[name]), (x.key, name)
     other = list(iter_chunks(DemoParams(users=3, days=2, seed=6)))
-    assert not all(x.tables.get("dnsreqs", pa.table({})).equals(y.tables.get("dnsreqs", pa.table({})))
-                   for x, y in zip(a[1:], other[1:], strict=False))
+    assert not all(
+        x.tables.get("dnsreqs", pa.table({})).equals(y.tables.get("dnsreqs", pa.table({})))
+        for x, y in zip(a[1:], other[1:], strict=False)
+    )
 
 
 def test_every_table_is_populated(study) -> None:
     counts = study.counts()
     assert set(counts) == set(TABLES)
     assert all(n > 0 for n in counts.values()), counts
-    assert study.demo_result.events == sum(counts[n] for n in counts if n not in (
-        "users", "devices", "user_devices", "device_addresses", "imports"))
+    assert study.demo_result.events == sum(
+        counts[n]
+        for n in counts
+        if n not in ("users", "devices", "user_devices", "device_addresses", "imports")
+    )
 
 
 def test_loading_the_demo_twice_adds_nothing(study) -> None:
@@ -158,7 +165,9 @@ def test_https_and_http_shares_of_bytes() -> None:
             continue
         sums = t.group_by("dstport").aggregate([("bytes_in", "sum"), ("bytes_out", "sum")]).to_pylist()
         for r in sums:
-            bytes_by_port[r["dstport"]] = bytes_by_port.get(r["dstport"], 0) + r["bytes_in_sum"] + r["bytes_out_sum"]
+            bytes_by_port[r["dstport"]] = (
+                bytes_by_port.get(r["dstport"], 0) + r["bytes_in_sum"] + r["bytes_out_sum"]
+            )
     total = sum(bytes_by_port.values())
     assert abs(bytes_by_port[443] / total - 0.68) < 0.09
     assert abs(bytes_by_port[80] / total - 0.28) < 0.09
@@ -169,13 +178,16 @@ def test_devicetraffic_matches_deviceapptraffic(study) -> None:
     con = study.engine.raw
     per_second = con.execute(
         "SELECT devid, time_bucket(INTERVAL 10 SECOND, ts) w, sum(bytes_in), sum(bytes_out), "
-        "sum(packets_in), sum(packets_out) FROM devicetraffic GROUP BY ALL ORDER BY ALL").fetchall()
+        "sum(packets_in), sum(packets_out) FROM devicetraffic GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
     per_tuple = con.execute(
         "SELECT devid, ts, sum(bytes_in), sum(bytes_out), sum(packets_in), sum(packets_out) "
-        "FROM deviceapptraffic GROUP BY ALL ORDER BY ALL").fetchall()
+        "FROM deviceapptraffic GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
     assert per_second == per_tuple
-    dup = con.execute("SELECT count(*) FROM (SELECT devid, ts FROM devicetraffic GROUP BY ALL "
-                      "HAVING count(*) > 1)").fetchone()
+    dup = con.execute(
+        "SELECT count(*) FROM (SELECT devid, ts FROM devicetraffic GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchone()
     assert dup == (0,)
     misaligned = con.execute("SELECT count(*) FROM deviceapptraffic WHERE epoch(ts) % 10 <> 0").fetchone()
     assert misaligned == (0,)
@@ -188,7 +200,8 @@ def test_flows_split_at_the_idle_timeout(study) -> None:
     assert (gap > 300).all()
     assert (flows["endts"] >= flows["startts"]).all()
     totals = study.engine.raw.execute(
-        "SELECT (SELECT sum(bytes_in) FROM flows), (SELECT sum(bytes_in) FROM devicetraffic)").fetchone()
+        "SELECT (SELECT sum(bytes_in) FROM flows), (SELECT sum(bytes_in) FROM devicetraffic)"
+    ).fetchone()
     assert totals[0] == totals[1]
 
 
@@ -199,7 +212,9 @@ def test_dns_answer_arrays_are_aligned_chains(study) -> None:
         assert pc.all(pc.equal(lengths["ans_type"], lengths[c])).as_py()
     for r in rows.slice(0, 3000).to_pylist():
         owner = r["query"]
-        for typ, name, addr, ttl in zip(r["ans_type"], r["ans_name"], r["ans_addr"], r["ans_ttl"], strict=True):
+        for typ, name, addr, ttl in zip(
+            r["ans_type"], r["ans_name"], r["ans_addr"], r["ans_ttl"], strict=True
+        ):
             assert name == owner and ttl >= 0 and addr
             if typ == 5:
                 owner = addr  # the next record belongs to the CNAME target
@@ -208,18 +223,22 @@ def test_dns_answer_arrays_are_aligned_chains(study) -> None:
 
 def test_shared_devices_belong_to_every_household_member(study) -> None:
     con = study.engine.raw
-    rows = con.execute("SELECT d.shared, count(*) FROM devices d JOIN user_devices u ON u.device_id = d.id "
-                       "GROUP BY d.id, d.shared").fetchall()
+    rows = con.execute(
+        "SELECT d.shared, count(*) FROM devices d JOIN user_devices u ON u.device_id = d.id "
+        "GROUP BY d.id, d.shared"
+    ).fetchall()
     assert rows and all((n > 1) == shared for shared, n in rows)
     assert any(shared for shared, _ in rows)
     same_family = con.execute(
         "SELECT count(DISTINCT us.familyname) FROM devices d JOIN user_devices ud ON ud.device_id = d.id "
-        "JOIN users us ON us.id = ud.user_id WHERE d.shared GROUP BY d.id").fetchall()
+        "JOIN users us ON us.id = ud.user_id WHERE d.shared GROUP BY d.id"
+    ).fetchall()
     assert all(n == 1 for (n,) in same_family)
 
 
 def test_http_rows_use_the_tuple_of_a_flow(study) -> None:
     missing = study.engine.raw.execute(
         "SELECT count(*) FROM httpreqs h WHERE NOT EXISTS (SELECT 1 FROM flows f WHERE f.flowid = h.flowid "
-        "AND h.ts BETWEEN f.startts - INTERVAL 1 SECOND AND f.endts)").fetchone()
+        "AND h.ts BETWEEN f.startts - INTERVAL 1 SECOND AND f.endts)"
+    ).fetchone()
     assert missing == (0,)

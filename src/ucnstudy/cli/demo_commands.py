@@ -22,7 +22,9 @@ def _parse_date(value: str) -> date:
 
 
 def demo(
-    users: int = typer.Option(25, "--users", help="Participants (about 11/25 in France, the rest in the UK)."),
+    users: int = typer.Option(
+        25, "--users", help="Participants (about 11/25 in France, the rest in the UK)."
+    ),
     days: int = typer.Option(21, "--days", help="Length of the study in days."),
     seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same study."),
     start: str = typer.Option("2015-10-12", "--start", help="First day (YYYY-MM-DD, local time)."),
@@ -36,7 +38,11 @@ def demo(
 
         def on_progress(step: str, done: int, total: int) -> None:
             if step not in tasks:
-                label = {"generate": "generate and load", "enrich": "enrich"}.get(step, step)
+                label = {
+                    "generate": "generate and load",
+                    "index": "index and checkpoint",
+                    "enrich": "enrich",
+                }.get(step, step)
                 tasks[step] = bar.add_task(label, total=total, rate="")
             bar.update(tasks[step], completed=done, total=total)
 
@@ -44,7 +50,8 @@ def demo(
         url = study.url.redacted
     rate = result.events / result.seconds if result.seconds else 0.0
     console.print(
-        f"demo study {url}: {params.users} users, {params.days} days from {params.start}, seed {params.seed}: "
+        f"demo study {url}: {params.users} users, {params.days} days from {params.start}, "
+        f"seed {params.seed}: "
         f"{result.events:,} events in {result.seconds:.1f} s ({rate:,.0f} events/s)"
         + (f"; enriched by {result.enriched}" if result.enriched else "; not enriched (no ucnstudy.enrich)")
     )

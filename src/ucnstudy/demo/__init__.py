@@ -10,5 +10,15 @@ from ucnstudy.demo.params import DemoParams
 from ucnstudy.demo.services import ORIGINAL_BLOCKLIST, SERVICES, on_original_blocklist
 from ucnstudy.demo.world import COMPONENTS
 
-__all__ = ["COMPONENTS", "ORIGINAL_BLOCKLIST", "SERVICES", "Chunk", "DemoParams", "DemoResult",
-           "device_chunk", "generate_demo", "iter_chunks", "on_original_blocklist"]
+__all__ = [
+    "COMPONENTS",
+    "ORIGINAL_BLOCKLIST",
+    "SERVICES",
+    "Chunk",
+    "DemoParams",
+    "DemoResult",
+    "device_chunk",
+    "generate_demo",
+    "iter_chunks",
+    "on_original_blocklist",
+]

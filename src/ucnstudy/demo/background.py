@@ -20,8 +20,9 @@ from ucnstudy.demo.world import SERVICE_BASE, World
 PORTS = {"http": 80, "https": 443, "dns": 53}
 
 
-def background_requests(rng: np.random.Generator, device: Device, sessions: Sessions,
-                        world: World) -> Requests:
+def background_requests(
+    rng: np.random.Generator, device: Device, sessions: Sessions, world: World
+) -> Requests:
     parts = []
     for index in device.services:  # a few dozen services at most: not a per-event loop
         service = SERVICES[index]
@@ -31,8 +32,9 @@ def background_requests(rng: np.random.Generator, device: Device, sessions: Sess
     return Requests.concat(parts) if parts else Requests.empty()
 
 
-def _poll_times(rng: np.random.Generator, service: Service, sessions: Sessions
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _poll_times(
+    rng: np.random.Generator, service: Service, sessions: Sessions
+) -> tuple[np.ndarray, np.ndarray]:
     """Poll times and a connection key per poll (per online interval when persistent)."""
     if service.mode == "wake":
         ts = sessions.start + rng.uniform(0.5, 4.0, sessions.start.size)
@@ -56,8 +58,15 @@ def _poll_times(rng: np.random.Generator, service: Service, sessions: Sessions
     return ts, np.arange(ts.size)
 
 
-def _requests(rng: np.random.Generator, device: Device, world: World, index: int, service: Service,
-              ts: np.ndarray, conn: np.ndarray) -> Requests:
+def _requests(
+    rng: np.random.Generator,
+    device: Device,
+    world: World,
+    index: int,
+    service: Service,
+    ts: np.ndarray,
+    conn: np.ndarray,
+) -> Requests:
     n = ts.size
     size = (max(service.size, 1) * rng.lognormal(0, 0.4, n)).astype(np.int64) * (service.size > 0)
     if service.big_probability:
@@ -65,11 +74,16 @@ def _requests(rng: np.random.Generator, device: Device, world: World, index: int
         size = np.where(big, (service.big_size * rng.lognormal(0, 0.5, n)).astype(np.int64), size)
     http = service.scheme == "http"
     req = Requests(
-        ts=ts, host=np.full(n, world.catalog.idx(service.host), np.int64),
-        port=np.full(n, PORTS.get(service.scheme, service.port)), proto=np.full(n, service.proto),
-        conn=(np.int64(index + 2) << 44) + conn.astype(np.int64), origin=np.full(n, BACKGROUND),
-        component=np.full(n, SERVICE_BASE + index, np.int64), size=size,
-        upload=rng.integers(200, 1_500, n), dns_only=np.full(n, service.scheme == "dns"),
+        ts=ts,
+        host=np.full(n, world.catalog.idx(service.host), np.int64),
+        port=np.full(n, PORTS.get(service.scheme, service.port)),
+        proto=np.full(n, service.proto),
+        conn=(np.int64(index + 2) << 44) + conn.astype(np.int64),
+        origin=np.full(n, BACKGROUND),
+        component=np.full(n, SERVICE_BASE + index, np.int64),
+        size=size,
+        upload=rng.integers(200, 1_500, n),
+        dns_only=np.full(n, service.scheme == "dns"),
         http=np.full(n, http),
         app=np.full(n, (service.app or None) if device.has_hostview else None, dtype=object),
     )

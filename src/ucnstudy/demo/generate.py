@@ -8,11 +8,13 @@ largest chunk, whatever the number of users and days.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from queue import Empty, Queue
 
 import numpy as np
 import pyarrow as pa
@@ -91,20 +93,29 @@ def device_chunk(params: DemoParams, pop: Population, world: World, device: Devi
     active = (day_no >= device.first_day) & (day_no < device.last_day)
     _, block_end = days.day_bounds_utc()
     sessions = _clip(generate_sessions(rng, device, days, active), block_end[-1] - BLOCK_MARGIN)
-    req = sort_by_time(Requests.concat([
-        user_requests(rng, params.seed, device, country, sessions, world),
-        background_requests(rng, device, sessions, world),
-    ]))
+    req = sort_by_time(
+        Requests.concat(
+            [
+                user_requests(rng, params.seed, device, country, sessions, world),
+                background_requests(rng, device, sessions, world),
+            ]
+        )
+    )
     net = build_network(rng, device, country, req, world, port_base=(device.id * 7919 + block * 5003) % 16384)
     pieces = transfer_pieces(rng, req, net)
     tables = {
-        "dnsreqs": net.dnsreqs, "httpreqs": http_table(device, req, net),
+        "dnsreqs": net.dnsreqs,
+        "httpreqs": http_table(device, req, net),
         "devicetraffic": devicetraffic(device.id, pieces),
-        "deviceapptraffic": deviceapptraffic(device.id, pieces, net), "flows": flows(device.id, pieces, net),
+        "deviceapptraffic": deviceapptraffic(device.id, pieces, net),
+        "flows": flows(device.id, pieces, net),
     }
     if device.has_hostview:
         gt = ground_truth(rng, device, sessions)
-        tables |= gt | {"sockets": sockets(device, net), "runningapps": running_apps(rng, device, sessions, gt)}
+        tables |= gt | {
+            "sockets": sockets(device, net),
+            "runningapps": running_apps(rng, device, sessions, gt),
+        }
     owner = pop.user(device.owners[0])
     plan = day_plan(params.seed, owner, days, block)
     locations = [network_rows(rng, pop, device, owner, plan, sessions.online_start, sessions.online_end)]
@@ -112,8 +123,10 @@ def device_chunk(params: DemoParams, pop: Population, world: World, device: Devi
         locations.insert(0, moves_rows(device, owner, _plan_on(plan, active, days)))
     tables["locations"] = pa.concat_tables(locations, promote_options="default")
     http = req.http
-    truth = {"dnsreqs": {"origin": net.lookup_origin, "component": net.lookup_component},
-             "httpreqs": {"origin": req.origin[http], "component": req.component[http]}}
+    truth = {
+        "dnsreqs": {"origin": net.lookup_origin, "component": net.lookup_component},
+        "httpreqs": {"origin": req.origin[http], "component": req.component[http]},
+    }
     return Chunk(f"device={device.id},block={block}", tables, truth)
 
 
@@ -122,16 +135,26 @@ def _clip(s: Sessions, limit: float) -> Sessions:
     seg = s.segments
     keep = seg.start < limit
     seg.start, seg.end, seg.kind, seg.session, seg.app = (
-        seg.start[keep], np.minimum(seg.end[keep], limit), seg.kind[keep], seg.session[keep], seg.app[keep])
+        seg.start[keep],
+        np.minimum(seg.end[keep], limit),
+        seg.kind[keep],
+        seg.session[keep],
+        seg.app[keep],
+    )
     ok = s.start < limit
     on = s.online_start < limit
-    return Sessions(s.start[ok], np.minimum(s.end[ok], limit), seg, s.online_start[on],
-                    np.minimum(s.online_end[on], limit))
+    return Sessions(
+        s.start[ok],
+        np.minimum(s.end[ok], limit),
+        seg,
+        s.online_start[on],
+        np.minimum(s.online_end[on], limit),
+    )
 
 
 def _plan_on(plan: tuple[np.ndarray, ...], active: np.ndarray, days: LocalDays) -> tuple[np.ndarray, ...]:
     """Place visits on the days the device takes part in the study."""
-    lo, hi = days.day_bounds_utc()
+    lo, _ = days.day_bounds_utc()
     day = np.clip(np.searchsorted(lo, plan[0], side="right") - 1, 0, days.n - 1)
     keep = active[day]
     return tuple(a[keep] for a in plan)
@@ -141,24 +164,37 @@ def http_table(device: Device, req: Requests, net: Network) -> pa.Table:
     h = np.nonzero(req.http)[0]
     tup = net.conn_of_request[h]
     t = net.tuples
-    return pa.table({
-        "devid": pa.array(np.full(h.size, device.id, np.int64)),
-        "source": pa.array(np.full(h.size, KIND, dtype=object), pa.string()),
-        "ts": to_timestamp(req.ts[h]), **req.http_columns, "res_size": pa.array(req.size[h]),
-        "srcip": pa.array(t.srcip[tup], pa.string()), "dstip": pa.array(t.dstip[tup], pa.string()),
-        "proto": pa.array(t.proto[tup], pa.int32()), "srcport": pa.array(t.srcport[tup], pa.int32()),
-        "dstport": pa.array(t.dstport[tup], pa.int32()), "flowid": pa.array(t.flowid[tup], pa.string()),
-    })
+    return pa.table(
+        {
+            "devid": pa.array(np.full(h.size, device.id, np.int64)),
+            "source": pa.array(np.full(h.size, KIND, dtype=object), pa.string()),
+            "ts": to_timestamp(req.ts[h]),
+            **req.http_columns,
+            "res_size": pa.array(req.size[h]),
+            "srcip": pa.array(t.srcip[tup], pa.string()),
+            "dstip": pa.array(t.dstip[tup], pa.string()),
+            "proto": pa.array(t.proto[tup], pa.int32()),
+            "srcport": pa.array(t.srcport[tup], pa.int32()),
+            "dstport": pa.array(t.dstport[tup], pa.int32()),
+            "flowid": pa.array(t.flowid[tup], pa.string()),
+        }
+    )
 
 
-def generate_demo(study: Study, params: DemoParams, *, on_progress: Progress | None = None,
-                  reset: bool = True, enrich: bool = True) -> DemoResult:
+def generate_demo(
+    study: Study,
+    params: DemoParams,
+    *,
+    on_progress: Progress | None = None,
+    reset: bool = True,
+    enrich: bool = True,
+) -> DemoResult:
     """(Re)create the demo study: reset, load every chunk (idempotently), then enrich."""
     t0 = time.perf_counter()
     result = DemoResult(params)
     if reset:
         study.reset()
-    with bulk_load_mode(study):
+    with bulk_load_mode(study, on_progress):
         _load_chunks(study, params, result, on_progress)
     if enrich:
         result.enriched = run_enrichment(study, on_progress)
@@ -168,7 +204,7 @@ def generate_demo(study: Study, params: DemoParams, *, on_progress: Progress | N
 
 def _load_chunks(study: Study, params: DemoParams, result: DemoResult, on_progress: Progress | None) -> None:
     total = chunk_count(params)
-    chunks = iter_chunks(params)
+    chunks = prefetch(iter_chunks(params), depth=2)
     done = 0
     # One load per device (its blocks are appended as they are generated): few large
     # transactions load much faster than many small ones, and memory stays bounded by a chunk.
@@ -189,7 +225,7 @@ def _load_chunks(study: Study, params: DemoParams, result: DemoResult, on_progre
 
 
 @contextmanager
-def bulk_load_mode(study: Study) -> Iterator[None]:
+def bulk_load_mode(study: Study, on_progress: Progress | None = None) -> Iterator[None]:
     """On DuckDB, load without secondary indexes and checkpoint once at the end.
 
     Maintaining ART indexes row by row and checkpointing after every few loads costs more than
@@ -201,22 +237,65 @@ def bulk_load_mode(study: Study) -> Iterator[None]:
         return
     raw = study.engine.raw  # type: ignore[attr-defined]
     raw.execute("SET checkpoint_threshold = '4GB'")
+    raw.execute("SET enable_progress_bar = false")  # the demo shows its own progress
     for (name,) in raw.execute("SELECT index_name FROM duckdb_indexes()").fetchall():
         raw.execute(f"DROP INDEX {quote(name)}")
     try:
         yield
     finally:
-        for table in TABLES.values():
-            for statement in index_statements(table):
-                raw.execute(statement)
+        statements = [s for table in TABLES.values() for s in index_statements(table)]
+        for i, statement in enumerate(statements, start=1):
+            raw.execute(statement)
+            if on_progress:
+                on_progress("index", i, len(statements) + 1)
         raw.execute("CHECKPOINT")
+        if on_progress:
+            on_progress("index", len(statements) + 1, len(statements) + 1)
         raw.execute("RESET checkpoint_threshold")
+        raw.execute("RESET enable_progress_bar")
+
+
+def prefetch(items: Iterator[Chunk], depth: int) -> Iterator[Chunk]:
+    """Generate the next chunks in a thread while the current one loads (order preserved).
+
+    The database releases the GIL while it inserts, so generation and loading overlap; the
+    bounded queue keeps at most `depth` chunks waiting, so memory stays bounded.
+    """
+    queue: Queue[tuple[Chunk | None, BaseException | None]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put((item, None))
+            queue.put((None, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put((None, exc))
+
+    worker = threading.Thread(target=produce, name="demo-generate", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is None:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(0.05)
 
 
 def _by_load(chunks: Iterator[Chunk]) -> Iterator[tuple[str, Iterator[Chunk]]]:
     """Group consecutive chunks by load key: the population, then one device at a time."""
-    for key, group in itertools.groupby(chunks, key=lambda c: c.key.split(",")[0]):
-        yield key, group
+    yield from itertools.groupby(chunks, key=lambda c: c.key.split(",")[0])
 
 
 def run_enrichment(study: Study, on_progress: Progress | None = None) -> str:

@@ -28,18 +28,21 @@ class Provider:
 
 
 PROVIDERS: dict[str, Provider] = {
-    "akamai": Provider(("{host}.edgesuite.net", "a{n}.g.akamai.net"), 21600, 20,
-                       ("2.16", "23.62", "88.221"), 48, 2),
-    "akamai-ssl": Provider(("{host}.edgekey.net", "e{n}.b.akamaiedge.net"), 300, 20,
-                           ("23.45", "104.86"), 32, 1),
+    "akamai": Provider(
+        ("{host}.edgesuite.net", "a{n}.g.akamai.net"), 21600, 20, ("2.16", "23.62", "88.221"), 48, 2
+    ),
+    "akamai-ssl": Provider(
+        ("{host}.edgekey.net", "e{n}.b.akamaiedge.net"), 300, 20, ("23.45", "104.86"), 32, 1
+    ),
     "cloudfront": Provider(("d{n}x7.cloudfront.net",), 60, 60, ("54.230", "52.84"), 64, 4),
     "fastly": Provider(("{label}.map.fastly.net",), 3600, 30, ("151.101",), 24, 4),
     "google": Provider((), 0, 300, ("216.58", "172.217", "74.125"), 256, 1),
     "google-alias": Provider(("{label}.l.google.com",), 86400, 300, ("216.58", "172.217"), 128, 1),
     "googlevideo": Provider((), 0, 1800, ("173.194", "74.125"), 512, 1),
     "apple": Provider(("{label}.apple.com.akadns.net",), 3600, 60, ("17.172", "17.253", "17.167"), 256, 2),
-    "microsoft": Provider(("{label}.trafficmanager.net",), 300, 300,
-                          ("13.107", "65.55", "191.232", "40.77"), 128, 1),
+    "microsoft": Provider(
+        ("{label}.trafficmanager.net",), 300, 300, ("13.107", "65.55", "191.232", "40.77"), 128, 1
+    ),
     "facebook": Provider(("star-mini.c10r.facebook.com",), 3600, 60, ("31.13", "157.240"), 32, 1),
     "own-fr": Provider((), 0, 3600, ("5.39", "213.186", "91.121", "195.154"), 4096, 1),
     "own-uk": Provider((), 0, 300, ("212.58", "151.224", "185.31", "195.59"), 4096, 1),
@@ -107,8 +110,10 @@ def _addresses(host: str, provider: Provider) -> list[str]:
 
 def _answer_arrays(records: list[list[tuple[int, str, str, int]]]) -> dict[str, pa.ListArray]:
     columns: dict[str, tuple[pa.DataType, int]] = {
-        "ans_type": (pa.int32(), 0), "ans_name": (pa.string(), 1),
-        "ans_addr": (pa.string(), 2), "ans_ttl": (pa.int32(), 3),
+        "ans_type": (pa.int32(), 0),
+        "ans_name": (pa.string(), 1),
+        "ans_addr": (pa.string(), 2),
+        "ans_ttl": (pa.int32(), 3),
     }
     return {
         name: pa.array([[r[pos] for r in rs] for rs in records], type=pa.list_(type_))

@@ -32,17 +32,25 @@ def sockets(device: Device, net: Network) -> pa.Table:
     t = net.tuples
     ts = np.ceil(net.conn_start / SAMPLE_SECONDS) * SAMPLE_SECONDS
     app = np.where(t.app[:n] == None, "unknown", t.app[:n])  # noqa: E711 (object array)
-    return pa.table({
-        "devid": pa.array(np.full(n, device.id, np.int64)), "ts": to_timestamp(ts),
-        "appname": pa.array(app.astype(object), pa.string()), "pid": pa.array(_pid(app)),
-        "srcip": pa.array(t.srcip[:n], pa.string()), "dstip": pa.array(t.dstip[:n], pa.string()),
-        "proto": pa.array(t.proto[:n], pa.int32()), "srcport": pa.array(t.srcport[:n], pa.int32()),
-        "dstport": pa.array(t.dstport[:n], pa.int32()), "flowid": pa.array(t.flowid[:n], pa.string()),
-    })
+    return pa.table(
+        {
+            "devid": pa.array(np.full(n, device.id, np.int64)),
+            "ts": to_timestamp(ts),
+            "appname": pa.array(app.astype(object), pa.string()),
+            "pid": pa.array(_pid(app)),
+            "srcip": pa.array(t.srcip[:n], pa.string()),
+            "dstip": pa.array(t.dstip[:n], pa.string()),
+            "proto": pa.array(t.proto[:n], pa.int32()),
+            "srcport": pa.array(t.srcport[:n], pa.int32()),
+            "dstport": pa.array(t.dstport[:n], pa.int32()),
+            "flowid": pa.array(t.flowid[:n], pa.string()),
+        }
+    )
 
 
-def running_apps(rng: np.random.Generator, device: Device, sessions: Sessions, gt: dict[str, pa.Table]
-                 ) -> pa.Table:
+def running_apps(
+    rng: np.random.Generator, device: Device, sessions: Sessions, gt: dict[str, pa.Table]
+) -> pa.Table:
     lo = np.ceil(sessions.online_start / SAMPLE_SECONDS).astype(np.int64)
     hi = np.floor(sessions.online_end / SAMPLE_SECONDS).astype(np.int64)
     n = np.maximum(hi - lo, 0)
@@ -61,12 +69,18 @@ def running_apps(rng: np.random.Generator, device: Device, sessions: Sessions, g
     is_fg = np.concatenate([np.ones(sample.size, bool), np.zeros(sample.size * m, bool)])
     order = np.argsort(ts, kind="stable")
     total = ts.size
-    return pa.table({
-        "devid": pa.array(np.full(total, device.id, np.int64)), "ts": to_timestamp(ts[order]),
-        "appname": pa.array(apps[order], pa.string()), "pid": pa.array(_pid(apps)[order]),
-        "memory": pa.array((rng.lognormal(18, 1.0, total)).astype(np.int64)),
-        "cpu": pa.array(np.round(rng.gamma(1.2, 2.0, total), 2)),
-        "is_foreground": pa.array(is_fg[order]),
-        "is_fullscreen": pa.array(np.concatenate([fullscreen.astype(bool), np.zeros(sample.size * m, bool)])[order]),
-        "has_io": pa.array(np.concatenate([recent, np.zeros(sample.size * m, bool)])[order]),
-    })
+    return pa.table(
+        {
+            "devid": pa.array(np.full(total, device.id, np.int64)),
+            "ts": to_timestamp(ts[order]),
+            "appname": pa.array(apps[order], pa.string()),
+            "pid": pa.array(_pid(apps)[order]),
+            "memory": pa.array((rng.lognormal(18, 1.0, total)).astype(np.int64)),
+            "cpu": pa.array(np.round(rng.gamma(1.2, 2.0, total), 2)),
+            "is_foreground": pa.array(is_fg[order]),
+            "is_fullscreen": pa.array(
+                np.concatenate([fullscreen.astype(bool), np.zeros(sample.size * m, bool)])[order]
+            ),
+            "has_io": pa.array(np.concatenate([recent, np.zeros(sample.size * m, bool)])[order]),
+        }
+    )

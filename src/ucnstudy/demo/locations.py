@@ -54,18 +54,33 @@ def moves_rows(device: Device, user: User, plan: tuple[np.ndarray, ...]) -> pa.T
     lon = np.array([user.places[p][1] for p in place])
     city = user.household.city[0]
     loc_id = np.array([user.id * 100 + names.index(p) for p in place])
-    return pa.table({
-        "devid": pa.array(np.full(start.size, device.id, np.int64)), "source": _const("moves", start.size),
-        "entertime": to_timestamp(start), "exittime": to_timestamp(end),
-        "name": pa.array([f"{p}, {city}" for p in place], pa.string()),
-        "loc_id": pa.array(loc_id.astype(str), pa.string()), "loc_name": pa.array(place, pa.string()),
-        "lat": pa.array(lat), "lon": pa.array(lon), "city": _const(city, start.size),
-        "country": _const(COUNTRY_NAMES[user.household.country], start.size), "kind": _const("place", start.size),
-    })
+    return pa.table(
+        {
+            "devid": pa.array(np.full(start.size, device.id, np.int64)),
+            "source": _const("moves", start.size),
+            "entertime": to_timestamp(start),
+            "exittime": to_timestamp(end),
+            "name": pa.array([f"{p}, {city}" for p in place], pa.string()),
+            "loc_id": pa.array(loc_id.astype(str), pa.string()),
+            "loc_name": pa.array(place, pa.string()),
+            "lat": pa.array(lat),
+            "lon": pa.array(lon),
+            "city": _const(city, start.size),
+            "country": _const(COUNTRY_NAMES[user.household.country], start.size),
+            "kind": _const("place", start.size),
+        }
+    )
 
 
-def network_rows(rng: np.random.Generator, pop: Population, device: Device, user: User,
-                 plan: tuple[np.ndarray, ...], on_start: np.ndarray, on_end: np.ndarray) -> pa.Table:
+def network_rows(
+    rng: np.random.Generator,
+    pop: Population,
+    device: Device,
+    user: User,
+    plan: tuple[np.ndarray, ...],
+    on_start: np.ndarray,
+    on_end: np.ndarray,
+) -> pa.Table:
     """VPN sessions: online intervals cut where the owner changes place."""
     start, end, place = plan
     on_start, on_end = merge_intervals(on_start, on_end)
@@ -87,20 +102,29 @@ def network_rows(rng: np.random.Generator, pop: Population, device: Device, user
     asname = np.select([where == "home", where == "work"], [hh.isp[1], work[1]], mobile[1])
     prefix = np.select([where == "home", where == "work"], [hh.isp[2], work[2]], mobile[2])
     octets = rng.integers(1, 255, (lo.size, 2))
-    public = np.where(where == "home", hh.public_ip,
-                      [f"{p}.{a}.{b}" for p, (a, b) in zip(prefix, octets, strict=True)])
+    public = np.where(
+        where == "home", hh.public_ip, [f"{p}.{a}.{b}" for p, (a, b) in zip(prefix, octets, strict=True)]
+    )
     city = hh.city[0]
     lat = np.array([user.places.get(w, user.places["home"])[0] for w in where]) if lo.size else np.empty(0)
     lon = np.array([user.places.get(w, user.places["home"])[1] for w in where]) if lo.size else np.empty(0)
-    return pa.table({
-        "devid": pa.array(np.full(lo.size, device.id, np.int64)), "source": _const("vpn", lo.size),
-        "entertime": to_timestamp(lo), "exittime": to_timestamp(hi),
-        "name": pa.array([f"{a}, {city}" for a in asname], pa.string()),
-        "lat": pa.array(np.round(lat, 2)), "lon": pa.array(np.round(lon, 2)),
-        "net_public_ip": pa.array(public, pa.string()), "net_asnumber": pa.array(asn.astype(np.int64)),
-        "net_asname": pa.array(asname, pa.string()), "city": _const(city, lo.size),
-        "country": _const(COUNTRY_NAMES[hh.country], lo.size), "kind": _const("place", lo.size),
-    })
+    return pa.table(
+        {
+            "devid": pa.array(np.full(lo.size, device.id, np.int64)),
+            "source": _const("vpn", lo.size),
+            "entertime": to_timestamp(lo),
+            "exittime": to_timestamp(hi),
+            "name": pa.array([f"{a}, {city}" for a in asname], pa.string()),
+            "lat": pa.array(np.round(lat, 2)),
+            "lon": pa.array(np.round(lon, 2)),
+            "net_public_ip": pa.array(public, pa.string()),
+            "net_asnumber": pa.array(asn.astype(np.int64)),
+            "net_asname": pa.array(asname, pa.string()),
+            "city": _const(city, lo.size),
+            "country": _const(COUNTRY_NAMES[hh.country], lo.size),
+            "kind": _const("place", lo.size),
+        }
+    )
 
 
 def _const(value: str, n: int) -> pa.Array:

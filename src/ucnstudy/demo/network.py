@@ -61,16 +61,19 @@ def source_address(device: Device, ts: np.ndarray) -> np.ndarray:
     return addresses[np.searchsorted(changes, ts, side="right")]
 
 
-def flowids(srcip: np.ndarray, dstip: np.ndarray, proto: np.ndarray, sport: np.ndarray,
-            dport: np.ndarray) -> np.ndarray:
+def flowids(
+    srcip: np.ndarray, dstip: np.ndarray, proto: np.ndarray, sport: np.ndarray, dport: np.ndarray
+) -> np.ndarray:
     """ucnstudy.sources.flowid for each tuple: one hash per connection, not per event."""
     keys = zip(srcip.tolist(), dstip.tolist(), proto.tolist(), sport.tolist(), dport.tolist(), strict=True)
-    return np.array([hashlib.sha224(f"{s}|{d}|{p}|{a}|{b}".encode()).hexdigest() for s, d, p, a, b in keys],
-                    dtype=object)
+    return np.array(
+        [hashlib.sha224(f"{s}|{d}|{p}|{a}|{b}".encode()).hexdigest() for s, d, p, a, b in keys], dtype=object
+    )
 
 
-def build_network(rng: np.random.Generator, device: Device, country: str, requests: Requests,
-                  world: World, port_base: int) -> Network:
+def build_network(
+    rng: np.random.Generator, device: Device, country: str, requests: Requests, world: World, port_base: int
+) -> Network:
     cat = world.catalog
     live = ~requests.dns_only
     keys, first, cid = np.unique(np.where(live, requests.conn, -1), return_index=True, return_inverse=True)
@@ -87,7 +90,9 @@ def build_network(rng: np.random.Generator, device: Device, country: str, reques
     phase = (host * 7919) % ttl
     bucket = np.floor((start + phase) / ttl).astype(np.int64)
     order = np.lexsort((start, bucket, host))
-    first_in_window = np.append(True, (np.diff(host[order]) != 0) | (np.diff(bucket[order]) != 0))[:order.size]
+    first_in_window = np.append(True, (np.diff(host[order]) != 0) | (np.diff(bucket[order]) != 0))[
+        : order.size
+    ]
     trig = np.sort(order[first_in_window])
     nx = cat.first_address.is_null().to_numpy(zero_copy_only=False)
     trig = trig[~nx[host[trig]]]
@@ -109,13 +114,23 @@ def build_network(rng: np.random.Generator, device: Device, country: str, reques
     lookup_tuple = n_conn + np.arange(l_ts.size)
     dns, n_answers = _dns_table(rng, device, world, l_ts, l_host, l_type, tuples, lookup_tuple)
     https = port == 443
-    return Network(conn_of_request, start, host, https, l_ts, lookup_tuple, n_answers, tuples, dns,
-                   l_origin, l_comp)
+    return Network(
+        conn_of_request, start, host, https, l_ts, lookup_tuple, n_answers, tuples, dns, l_origin, l_comp
+    )
 
 
-def _tuples(device: Device, country: str, world: World, start: np.ndarray, host: np.ndarray,
-            port: np.ndarray, proto: np.ndarray, app: np.ndarray, l_ts: np.ndarray, port_base: int
-            ) -> Tuples:
+def _tuples(
+    device: Device,
+    country: str,
+    world: World,
+    start: np.ndarray,
+    host: np.ndarray,
+    port: np.ndarray,
+    proto: np.ndarray,
+    app: np.ndarray,
+    l_ts: np.ndarray,
+    port_base: int,
+) -> Tuples:
     cat = world.catalog
     n, m = start.size, l_ts.size
     times = np.concatenate([start, l_ts])
@@ -130,34 +145,56 @@ def _tuples(device: Device, country: str, world: World, start: np.ndarray, host:
     proto_all = np.concatenate([proto, np.full(m, 17)])
     dport = np.concatenate([port, np.full(m, 53)])
     names = np.array(cat.names, dtype=object)
-    return Tuples(srcip, dstip, proto_all, srcport, dport, flowids(srcip, dstip, proto_all, srcport, dport),
-                  np.concatenate([names[host], np.full(m, None, object)]),
-                  np.concatenate([app, np.full(m, None if not device.has_hostview else _resolver_app(device),
-                                               object)]))
+    return Tuples(
+        srcip,
+        dstip,
+        proto_all,
+        srcport,
+        dport,
+        flowids(srcip, dstip, proto_all, srcport, dport),
+        np.concatenate([names[host], np.full(m, None, object)]),
+        np.concatenate([app, np.full(m, None if not device.has_hostview else _resolver_app(device), object)]),
+    )
 
 
 def _resolver_app(device: Device) -> str:
     return "svchost.exe" if device.os == "windows" else "mDNSResponder"
 
 
-def _dns_table(rng: np.random.Generator, device: Device, world: World, ts: np.ndarray, host: np.ndarray,
-               qtype: np.ndarray, tuples: Tuples, tup: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+def _dns_table(
+    rng: np.random.Generator,
+    device: Device,
+    world: World,
+    ts: np.ndarray,
+    host: np.ndarray,
+    qtype: np.ndarray,
+    tuples: Tuples,
+    tup: np.ndarray,
+) -> tuple[pa.Table, np.ndarray]:
     cat = world.catalog
     is_a = qtype == A
     idx = pa.array(host)
-    answers = {k: pc_if_else(is_a, cat.answers_a[k].take(idx), cat.answers_aaaa[k].take(idx))
-               for k in cat.answers_a}
+    answers = {
+        k: pc_if_else(is_a, cat.answers_a[k].take(idx), cat.answers_aaaa[k].take(idx)) for k in cat.answers_a
+    }
     answers["ans_ttl"] = _count_down(rng, answers["ans_ttl"])
     lengths = answers["ans_type"].value_lengths().to_numpy(zero_copy_only=False)
-    table = pa.table({
-        "devid": pa.array(np.full(ts.size, device.id, np.int64)),
-        "ts": to_timestamp(ts), "query_ts": to_timestamp(ts - rng.uniform(0.004, 0.04, ts.size)),
-        "srcip": pa.array(tuples.srcip[tup], pa.string()), "dstip": pa.array(tuples.dstip[tup], pa.string()),
-        "proto": pa.array(tuples.proto[tup], pa.int32()), "srcport": pa.array(tuples.srcport[tup], pa.int32()),
-        "dstport": pa.array(tuples.dstport[tup], pa.int32()), "flowid": pa.array(tuples.flowid[tup], pa.string()),
-        "query": pa.array(np.array(cat.names, dtype=object)[host], pa.string()),
-        "query_type": pa.array(qtype, pa.int32()), **answers,
-    })
+    table = pa.table(
+        {
+            "devid": pa.array(np.full(ts.size, device.id, np.int64)),
+            "ts": to_timestamp(ts),
+            "query_ts": to_timestamp(ts - rng.uniform(0.004, 0.04, ts.size)),
+            "srcip": pa.array(tuples.srcip[tup], pa.string()),
+            "dstip": pa.array(tuples.dstip[tup], pa.string()),
+            "proto": pa.array(tuples.proto[tup], pa.int32()),
+            "srcport": pa.array(tuples.srcport[tup], pa.int32()),
+            "dstport": pa.array(tuples.dstport[tup], pa.int32()),
+            "flowid": pa.array(tuples.flowid[tup], pa.string()),
+            "query": pa.array(np.array(cat.names, dtype=object)[host], pa.string()),
+            "query_type": pa.array(qtype, pa.int32()),
+            **answers,
+        }
+    )
     return table, lengths.astype(np.int64)
 
 

@@ -53,14 +53,12 @@ class DemoParams:
 
     def describe(self) -> str:
         """The import `path` of the demo: a readable form of the parameters."""
-        return (f"demo:users={self.users},days={self.days},seed={self.seed},"
-                f"start={self.start.isoformat()}")
+        return f"demo:users={self.users},days={self.days},seed={self.seed},start={self.start.isoformat()}"
 
     def digest(self, part: str = "") -> str:
         """SHA-256 of the parameters, the generator version and one part of the study."""
         payload = json.dumps(
-            {"params": self.as_dict(), "generator": GENERATOR_VERSION, "ucnstudy": __version__,
-             "part": part},
+            {"params": self.as_dict(), "generator": GENERATOR_VERSION, "ucnstudy": __version__, "part": part},
             sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()

@@ -35,10 +35,14 @@ HOME_ISPS = {
            (13285, "OPALTELECOM-AS TalkTalk Communications Limited,GB", "92.2"),
            (5607, "BSKYB-BROADBAND-AS Sky UK Limited,GB", "90.2")),
 }
-WORK_NETWORKS = {"fr": (2200, "FR-RENATER Reseau National de telecommunications pour la Technologie", "193.5"),
-                 "uk": (786, "JANET Jisc Services Limited,GB", "128.243")}
-MOBILE_NETWORKS = {"fr": ((51207, "FREEM Free Mobile SAS,FR", "37.16"), (3215, "AS3215 Orange S.A.,FR", "92.9")),
-                   "uk": ((12576, "EE Limited,GB", "31.94"), (25135, "VODAFONE_UK_ASN Vodafone Limited,GB", "89.1"))}
+WORK_NETWORKS = {
+    "fr": (2200, "FR-RENATER Reseau National de telecommunications pour la Technologie", "193.5"),
+    "uk": (786, "JANET Jisc Services Limited,GB", "128.243"),
+}
+MOBILE_NETWORKS = {
+    "fr": ((51207, "FREEM Free Mobile SAS,FR", "37.16"), (3215, "AS3215 Orange S.A.,FR", "92.9")),
+    "uk": ((12576, "EE Limited,GB", "31.94"), (25135, "VODAFONE_UK_ASN Vodafone Limited,GB", "89.1")),
+}
 PLATFORMS = {  # platform: (devtype, os)
     "iphone": ("phone", "ios"), "android-phone": ("phone", "android"), "ipad": ("tablet", "ios"),
     "android-tablet": ("tablet", "android"), "macbook": ("laptop", "darwin"),
@@ -52,7 +56,8 @@ BROWSERS = {  # platform: ((user agent, process name), ...)
     "ipad": (("Mozilla/5.0 (iPad; CPU OS 9_0_2 like Mac OS X) AppleWebKit/601.1.46 (KHTML, like Gecko) "
               "Version/9.0 Mobile/13A452 Safari/601.1", "mobilesafari"),),
     "android-phone": (("Mozilla/5.0 (Linux; Android 5.1.1; SM-G920F Build/LMY47X) AppleWebKit/537.36 "
-                       "(KHTML, like Gecko) Chrome/46.0.2490.76 Mobile Safari/537.36", "com.android.chrome"),),
+                       "(KHTML, like Gecko) Chrome/46.0.2490.76 Mobile Safari/537.36",
+                       "com.android.chrome"),),
     "android-tablet": (("Mozilla/5.0 (Linux; Android 5.0.2; SM-T530 Build/LRX22G) AppleWebKit/537.36 "
                         "(KHTML, like Gecko) Chrome/46.0.2490.76 Safari/537.36", "com.android.chrome"),),
     "macbook": (("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11) AppleWebKit/601.1.56 (KHTML, like Gecko) "
@@ -155,7 +160,8 @@ def build_population(params: DemoParams) -> Population:
             _add_device(pop, rng, params, platform, f"{user.username}.{name}", name, [user.id], role)
     for hh in hh_by_family.values():
         if len(hh.members) > 1 and rng.random() < 0.7:
-            platform = str(rng.choice(["ipad", "android-tablet", "windows-laptop", "macbook"], p=[.4, .2, .3, .1]))
+            platform = str(rng.choice(["ipad", "android-tablet", "windows-laptop", "macbook"],
+                                      p=[.4, .2, .3, .1]))
             name = DEVICE_NAMES[platform]
             _add_device(pop, rng, params, platform, f"{hh.family}.{name}", name, list(hh.members), "home")
     _swap_some_leases(pop, rng, params)

@@ -14,8 +14,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 USER, BACKGROUND = 0, 1
-HTTP_COLUMNS = ("req_method", "req_url", "req_url_host", "req_url_path", "req_ua", "req_referer",
-                "res_status_code", "res_mimetype")
+HTTP_COLUMNS = (
+    "req_method",
+    "req_url",
+    "req_url_host",
+    "req_url_path",
+    "req_ua",
+    "req_referer",
+    "res_status_code",
+    "res_mimetype",
+)
 
 
 @dataclass
@@ -39,10 +47,16 @@ class Requests:
 
     @classmethod
     def concat(cls, parts: list[Requests]) -> Requests:
-        arrays = {f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                  for f in fields(cls) if f.name != "http_columns"}
-        cols = {name: pa.concat_arrays([p.http_columns[name] for p in parts if name in p.http_columns])
-                for name in HTTP_COLUMNS if any(name in p.http_columns for p in parts)}
+        arrays = {
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in fields(cls)
+            if f.name != "http_columns"
+        }
+        cols = {
+            name: pa.concat_arrays([p.http_columns[name] for p in parts if name in p.http_columns])
+            for name in HTTP_COLUMNS
+            if any(name in p.http_columns for p in parts)
+        }
         return cls(**arrays, http_columns=cols)
 
     @classmethod

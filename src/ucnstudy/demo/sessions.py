@@ -26,10 +26,12 @@ USAGE = {
     "laptop": (2.2, 2.0, (0.55, 0.12, 0.33), 600.0),
     "pc": (2.0, 2.0, (0.50, 0.10, 0.40), 600.0),
 }
-OFFICE_APPS = {"windows": ("winword.exe", "excel.exe", "outlook.exe", "acrord32.exe"),
-               "darwin": ("Microsoft Word", "Mail", "Preview", "Finder"),
-               "ios": ("com.apple.mobilemail", "com.apple.camera"),
-               "android": ("com.google.android.gm", "com.android.camera2")}
+OFFICE_APPS = {
+    "windows": ("winword.exe", "excel.exe", "outlook.exe", "acrord32.exe"),
+    "darwin": ("Microsoft Word", "Mail", "Preview", "Finder"),
+    "ios": ("com.apple.mobilemail", "com.apple.camera"),
+    "android": ("com.google.android.gm", "com.android.camera2"),
+}
 DESKTOP_APP = {"windows": "explorer.exe", "darwin": "Finder", "ios": "springboard", "android": "launcher"}
 # Per kind: P(keyboard), P(mouse) in an engaged second; video shows speaker output instead.
 IO_RATES = {BROWSE: (0.02, 0.10), VIDEO: (0.0, 0.005), OFFICE: (0.14, 0.05)}
@@ -56,11 +58,11 @@ class Sessions:
     online_end: np.ndarray
 
 
-def generate_sessions(rng: np.random.Generator, device: Device, days: LocalDays, active: np.ndarray
-                      ) -> Sessions:
+def generate_sessions(
+    rng: np.random.Generator, device: Device, days: LocalDays, active: np.ndarray
+) -> Sessions:
     per_day, extra, mix, browse_median = USAGE[device.devtype]
-    starts = sample_session_starts(rng, days, active, device.role, device.devtype,
-                                   per_day * device.activity)
+    starts = sample_session_starts(rng, days, active, device.role, device.devtype, per_day * device.activity)
     n_seg = 1 + rng.poisson(extra, starts.size)
     session = np.repeat(np.arange(starts.size), n_seg)
     kind = rng.choice(3, size=session.size, p=mix)
@@ -68,8 +70,11 @@ def generate_sessions(rng: np.random.Generator, device: Device, days: LocalDays,
     median = np.select([kind == BROWSE, kind == VIDEO], [browse_median, 1500.0 * scale], 900.0 * scale)
     dur = np.maximum(20.0, median * rng.lognormal(0, 0.8, session.size))
     is_last = np.append(session[1:] != session[:-1], True)
-    brk = np.where((rng.random(session.size) < 0.15) & ~is_last,
-                   np.maximum(60.0, 300 * rng.lognormal(0, 0.6, session.size)), 0.0)
+    brk = np.where(
+        (rng.random(session.size) < 0.15) & ~is_last,
+        np.maximum(60.0, 300 * rng.lognormal(0, 0.6, session.size)),
+        0.0,
+    )
     offset = _exclusive_cumsum_by_group(dur + brk, session)
     seg_start = starts[session] + offset
     seg_end = seg_start + dur
@@ -101,8 +106,14 @@ def _apps(rng: np.random.Generator, device: Device, kind: np.ndarray) -> np.ndar
     return np.where(kind == OFFICE, office[rng.integers(office.size, size=kind.size)], device.browser_app)
 
 
-def _with_breaks(start: np.ndarray, end: np.ndarray, kind: np.ndarray, session: np.ndarray,
-                 app: np.ndarray, brk: np.ndarray) -> Segments:
+def _with_breaks(
+    start: np.ndarray,
+    end: np.ndarray,
+    kind: np.ndarray,
+    session: np.ndarray,
+    app: np.ndarray,
+    brk: np.ndarray,
+) -> Segments:
     b = brk > 0
     order = np.argsort(np.concatenate([start, end[b]]), kind="stable")
     return Segments(
@@ -120,8 +131,14 @@ def _renumber(segs: Segments, kept_sessions: np.ndarray) -> Segments:
     return segs
 
 
-def _online(rng: np.random.Generator, device: Device, days: LocalDays, active: np.ndarray,
-            s_start: np.ndarray, s_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _online(
+    rng: np.random.Generator,
+    device: Device,
+    days: LocalDays,
+    active: np.ndarray,
+    s_start: np.ndarray,
+    s_end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Intervals with network connectivity: all day for phones, around sessions otherwise."""
     if device.devtype == "phone":
         lo, hi = days.day_bounds_utc()
@@ -131,8 +148,7 @@ def _online(rng: np.random.Generator, device: Device, days: LocalDays, active: n
     return merge_intervals(s_start - before * rng.random(s_start.size), s_end + tail)
 
 
-def merge_intervals(start: np.ndarray, end: np.ndarray, gap: float = 0.0
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def merge_intervals(start: np.ndarray, end: np.ndarray, gap: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Union of intervals (sorted output); intervals closer than `gap` are merged."""
     if start.size == 0:
         return start.astype(float), end.astype(float)
@@ -159,16 +175,19 @@ def ground_truth(rng: np.random.Generator, device: Device, sessions: Sessions) -
     }
     order = np.argsort(fg["starttime"], kind="stable")
     foreground = {k: v[order] for k, v in fg.items()}
-    return {"gt_foreground": _table(device.id, foreground, ("starttime", "endtime")),
-            "gt_io": _table(device.id, _io_events(rng, segs), ("ts",))}
+    return {
+        "gt_foreground": _table(device.id, foreground, ("starttime", "endtime")),
+        "gt_io": _table(device.id, _io_events(rng, segs), ("ts",)),
+    }
 
 
 def _idle_gaps(device: Device, sessions: Sessions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Online time outside sessions: the desktop (or the last app) stays in front, idle."""
     bounds = np.sort(np.concatenate([sessions.start, sessions.end]))
     edges = np.concatenate([sessions.online_start, bounds, sessions.online_end])
-    kind = np.concatenate([np.zeros(sessions.online_start.size), np.ones(bounds.size),
-                           np.full(sessions.online_end.size, 2)])
+    kind = np.concatenate(
+        [np.zeros(sessions.online_start.size), np.ones(bounds.size), np.full(sessions.online_end.size, 2)]
+    )
     order = np.lexsort((kind, edges))
     edges = edges[order]
     # Between consecutive edges: idle when the count of open sessions is zero and we are online.
@@ -190,16 +209,20 @@ def _io_events(rng: np.random.Generator, segs: Segments) -> dict[str, np.ndarray
     engaged = (rng.random(int(slots.sum())) < 0.75)[slot_base + offset // 30]
     kind = segs.kind[seg]
     p_kbd = np.select([kind == BROWSE, kind == OFFICE], [IO_RATES[BROWSE][0], IO_RATES[OFFICE][0]], 0.0)
-    p_mouse = np.select([kind == BROWSE, kind == OFFICE], [IO_RATES[BROWSE][1], IO_RATES[OFFICE][1]],
-                        IO_RATES[VIDEO][1])
+    p_mouse = np.select(
+        [kind == BROWSE, kind == OFFICE], [IO_RATES[BROWSE][1], IO_RATES[OFFICE][1]], IO_RATES[VIDEO][1]
+    )
     base = segs.start[seg] + offset
     kbd = engaged & (rng.random(seg.size) < p_kbd)
     mouse = engaged & (rng.random(seg.size) < p_mouse)
     speaker = (kind == VIDEO) & (offset % 30 == 0)
     ts = np.concatenate([base[kbd], base[mouse], base[speaker]]) + rng.random(
-        int(kbd.sum() + mouse.sum() + speaker.sum()))
-    dev = np.array(["keyboard"] * int(kbd.sum()) + ["mouse"] * int(mouse.sum())
-                   + ["speaker"] * int(speaker.sum()), dtype=object)
+        int(kbd.sum() + mouse.sum() + speaker.sum())
+    )
+    dev = np.array(
+        ["keyboard"] * int(kbd.sum()) + ["mouse"] * int(mouse.sum()) + ["speaker"] * int(speaker.sum()),
+        dtype=object,
+    )
     app = np.concatenate([segs.app[seg][kbd], segs.app[seg][mouse], segs.app[seg][speaker]])
     order = np.argsort(ts, kind="stable")
     return {"ts": ts[order], "io_device": dev[order], "appname": app[order]}

@@ -122,8 +122,9 @@ SITES: tuple[Site, ...] = (
     Site("googlefr", "https", "fr", 14, "web", (
         page("www.google.fr", "google", "/search?q="), static("www.gstatic.com", "google", 3))),
     Site("wikifr", "https", "fr", 3, "web", (
-        page("fr.wikipedia.org", "own", "/wiki/Special:Random?n="), static("upload.wikimedia.org", "own", 4))),
-    Site("dailymotion", "http", "fr", 4.5, "video", (
+        page("fr.wikipedia.org", "own", "/wiki/Special:Random?n="),
+        static("upload.wikimedia.org", "own", 4))),
+    Site("dailymotion", "http", "fr", 5.5, "video", (
         page("www.dailymotion.com", "akamai", "/video/x"), static("s1.dmcdn.net", "akamai", 4),
         video("vid2.ec.dmcdn.net", "akamai"), *_t("ga", "sas"))),
     # United Kingdom
@@ -152,7 +153,7 @@ SITES: tuple[Site, ...] = (
         page("www.amazon.co.uk", "cloudfront", "/gp/product/B00"),
         static("images-eu.ssl-images-amazon.com", "cloudfront", 12),
         _tracker("fls-eu.amazon.co.uk", "own", "/1/batch/1/OP/A1F83G8C2ARO7P:", "", "text/plain"))),
-    Site("iplayer", "http", "uk", 5, "video", (
+    Site("iplayer", "http", "uk", 6.5, "video", (
         page("www.bbc.co.uk", "own-uk", "/iplayer/episode/b06"), static("static.bbci.co.uk", "akamai", 4),
         video("vod-dash-uk-live.akamaized.net", "akamai"), *_t("bbc",))),
     # Everyone
@@ -160,7 +161,8 @@ SITES: tuple[Site, ...] = (
         page("www.facebook.com", "facebook", "/?sk=h_chr&n="), static("static.xx.fbcdn.net", "facebook", 6),
         static("scontent.xx.fbcdn.net", "facebook", 10))),
     Site("gmail", "https", "*", 6, "web", (
-        page("mail.google.com", "google-alias", "/mail/u/0/?ui=2&ik="), static("ssl.gstatic.com", "google", 3))),
+        page("mail.google.com", "google-alias", "/mail/u/0/?ui=2&ik="),
+        static("ssl.gstatic.com", "google", 3))),
     Site("twitter", "https", "*", 3, "web", (
         page("twitter.com", "own", "/i/timeline?n="), static("abs.twimg.com", "akamai-ssl", 4),
         static("pbs.twimg.com", "akamai-ssl", 8))),

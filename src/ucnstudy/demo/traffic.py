@@ -51,17 +51,42 @@ def transfer_pieces(rng: np.random.Generator, req: Requests, net: Network) -> Pi
     conns = np.unique(net.conn_of_request[live][tcp])
     tls = net.conn_https[conns]
     hs_t = net.conn_start[conns] - 0.02
-    parts.append(_spread(conns, hs_t, np.full(conns.size, 0.01), 1 + 3 * tls, 60 + 4_400 * tls,
-                         2 + 2 * tls, 112 + 520 * tls))
+    parts.append(
+        _spread(
+            conns,
+            hs_t,
+            np.full(conns.size, 0.01),
+            1 + 3 * tls,
+            60 + 4_400 * tls,
+            2 + 2 * tls,
+            112 + 520 * tls,
+        )
+    )
     # DNS: one query packet out, one response packet in.
     n = net.lookup_ts.size
-    parts.append(_spread(net.lookup_tuple, net.lookup_ts - 0.01, np.full(n, 0.009), np.ones(n, np.int64),
-                         90 + 28 * net.lookup_answers, np.ones(n, np.int64), np.full(n, 72)))
+    parts.append(
+        _spread(
+            net.lookup_tuple,
+            net.lookup_ts - 0.01,
+            np.full(n, 0.009),
+            np.ones(n, np.int64),
+            90 + 28 * net.lookup_answers,
+            np.ones(n, np.int64),
+            np.full(n, 72),
+        )
+    )
     return Pieces(*(np.concatenate([getattr(p, f) for p in parts]) for f in Pieces.__dataclass_fields__))
 
 
-def _spread(tup: np.ndarray, ts: np.ndarray, duration: np.ndarray, pk_in: np.ndarray, b_in: np.ndarray,
-            pk_out: np.ndarray, b_out: np.ndarray) -> Pieces:
+def _spread(
+    tup: np.ndarray,
+    ts: np.ndarray,
+    duration: np.ndarray,
+    pk_in: np.ndarray,
+    b_in: np.ndarray,
+    pk_out: np.ndarray,
+    b_out: np.ndarray,
+) -> Pieces:
     """Split each transfer evenly over the whole seconds it touches."""
     s0 = np.floor(ts).astype(np.int64)
     end = ts + duration
@@ -77,8 +102,16 @@ def _spread(tup: np.ndarray, ts: np.ndarray, duration: np.ndarray, pk_in: np.nda
 
     first = np.where(j == 0, ts[row], second)
     last = np.minimum(second + 0.999, end[row])
-    return Pieces(tup[row], second, first, np.maximum(first, last), share(pk_in), share(b_in),
-                  share(pk_out), share(b_out))
+    return Pieces(
+        tup[row],
+        second,
+        first,
+        np.maximum(first, last),
+        share(pk_in),
+        share(b_in),
+        share(pk_out),
+        share(b_out),
+    )
 
 
 def _group(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -93,44 +126,70 @@ def _group(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sums(p: Pieces, order: np.ndarray, starts: np.ndarray) -> dict[str, pa.Array]:
-    return {name: pa.array(np.add.reduceat(getattr(p, attr)[order], starts).astype(np.int64))
-            for name, attr in (("packets_in", "pk_in"), ("bytes_in", "b_in"), ("packets_out", "pk_out"),
-                               ("bytes_out", "b_out"))}
+    return {
+        name: pa.array(np.add.reduceat(getattr(p, attr)[order], starts).astype(np.int64))
+        for name, attr in (
+            ("packets_in", "pk_in"),
+            ("bytes_in", "b_in"),
+            ("packets_out", "pk_out"),
+            ("bytes_out", "b_out"),
+        )
+    }
 
 
 def devicetraffic(devid: int, p: Pieces) -> pa.Table:
     order, starts = _group([p.second])
-    return pa.table({"devid": pa.array(np.full(starts.size, devid, np.int64)),
-                     "ts": to_timestamp(p.second[order][starts].astype(float)), **_sums(p, order, starts)})
+    return pa.table(
+        {
+            "devid": pa.array(np.full(starts.size, devid, np.int64)),
+            "ts": to_timestamp(p.second[order][starts].astype(float)),
+            **_sums(p, order, starts),
+        }
+    )
 
 
 def _tuple_columns(net: Network, tup: np.ndarray) -> dict[str, pa.Array]:
     t = net.tuples
-    return {"srcip": pa.array(t.srcip[tup], pa.string()), "dstip": pa.array(t.dstip[tup], pa.string()),
-            "proto": pa.array(t.proto[tup], pa.int32()), "srcport": pa.array(t.srcport[tup], pa.int32()),
-            "dstport": pa.array(t.dstport[tup], pa.int32()), "flowid": pa.array(t.flowid[tup], pa.string())}
+    return {
+        "srcip": pa.array(t.srcip[tup], pa.string()),
+        "dstip": pa.array(t.dstip[tup], pa.string()),
+        "proto": pa.array(t.proto[tup], pa.int32()),
+        "srcport": pa.array(t.srcport[tup], pa.int32()),
+        "dstport": pa.array(t.dstport[tup], pa.int32()),
+        "flowid": pa.array(t.flowid[tup], pa.string()),
+    }
 
 
 def deviceapptraffic(devid: int, p: Pieces, net: Network) -> pa.Table:
     window = p.second // WINDOW_SECONDS * WINDOW_SECONDS
     order, starts = _group([window, p.tup])
     tup = p.tup[order][starts]
-    return pa.table({"devid": pa.array(np.full(starts.size, devid, np.int64)),
-                     "ts": to_timestamp(window[order][starts].astype(float)), **_tuple_columns(net, tup),
-                     **_sums(p, order, starts), "appname": pa.array(net.tuples.app[tup], pa.string())})
+    return pa.table(
+        {
+            "devid": pa.array(np.full(starts.size, devid, np.int64)),
+            "ts": to_timestamp(window[order][starts].astype(float)),
+            **_tuple_columns(net, tup),
+            **_sums(p, order, starts),
+            "appname": pa.array(net.tuples.app[tup], pa.string()),
+        }
+    )
 
 
 def flows(devid: int, p: Pieces, net: Network) -> pa.Table:
     order = np.lexsort((p.first, p.tup))
     tup, first, last = p.tup[order], p.first[order], p.last[order]
     # Pieces last at most one second, so the previous piece's end is where the idle gap starts.
-    new = np.append(True, (tup[1:] != tup[:-1]) | (first[1:] - last[:-1] > FLOW_TIMEOUT))[:tup.size]
+    new = np.append(True, (tup[1:] != tup[:-1]) | (first[1:] - last[:-1] > FLOW_TIMEOUT))[: tup.size]
     starts = np.nonzero(new)[0]
     end = np.maximum.reduceat(last, starts)
     ftup = tup[starts]
-    table = {"devid": pa.array(np.full(starts.size, devid, np.int64)), "startts": to_timestamp(first[starts]),
-             "endts": to_timestamp(end), **_tuple_columns(net, ftup), **_sums(p, order, starts),
-             "server_name": pa.array(net.tuples.server_name[ftup], pa.string()),
-             "appname": pa.array(net.tuples.app[ftup], pa.string())}
+    table = {
+        "devid": pa.array(np.full(starts.size, devid, np.int64)),
+        "startts": to_timestamp(first[starts]),
+        "endts": to_timestamp(end),
+        **_tuple_columns(net, ftup),
+        **_sums(p, order, starts),
+        "server_name": pa.array(net.tuples.server_name[ftup], pa.string()),
+        "appname": pa.array(net.tuples.app[ftup], pa.string()),
+    }
     return pa.table(table).sort_by("startts")
-

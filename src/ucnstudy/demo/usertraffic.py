@@ -26,15 +26,17 @@ PAGE, STATIC, TRACKER, VIDEO_ROLE = 0, 1, 2, 3
 def favourite_weights(seed: int, device: Device, world: World, country: str, video: bool) -> np.ndarray:
     """Site popularity for one device: country popularity times a stable personal taste."""
     # Tastes differ more for web sites than for the few video services.
-    taste = np.random.default_rng([seed, device.id, 7]).lognormal(0, 0.3 if video else 1.0,
-                                                                   world.sites.weight.size)
+    taste = np.random.default_rng([seed, device.id, 7]).lognormal(
+        0, 0.3 if video else 1.0, world.sites.weight.size
+    )
     ok = np.isin(world.sites.country, [country, "*"]) & (world.sites.video == video)
     w = np.where(ok, world.sites.weight * taste, 0.0)
     return w / w.sum()
 
 
-def user_requests(rng: np.random.Generator, seed: int, device: Device, country: str,
-                  sessions: Sessions, world: World) -> Requests:
+def user_requests(
+    rng: np.random.Generator, seed: int, device: Device, country: str, sessions: Sessions, world: World
+) -> Requests:
     video_sites = _video_sites(rng, seed, device, country, world, sessions.segments.of_kind(VIDEO).size)
     v_ts, v_site, v_new = _visits(rng, seed, device, country, sessions, world, video_sites)
     page_url = _page_urls(rng, world, v_site)
@@ -43,8 +45,15 @@ def user_requests(rng: np.random.Generator, seed: int, device: Device, country: 
     return Requests.concat([r for r in (views, stream) if len(r)] or [Requests.empty()])
 
 
-def _visits(rng: np.random.Generator, seed: int, device: Device, country: str, sessions: Sessions,
-            world: World, vsite: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _visits(
+    rng: np.random.Generator,
+    seed: int,
+    device: Device,
+    country: str,
+    sessions: Sessions,
+    world: World,
+    vsite: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     segs = sessions.segments
     idx = segs.of_kind(BROWSE)
     dur = segs.end[idx] - segs.start[idx]
@@ -55,8 +64,9 @@ def _visits(rng: np.random.Generator, seed: int, device: Device, country: str, s
     ts, seg = ts[order], seg[order]
     first = np.append(True, seg[1:] != seg[:-1])
     new = first | (rng.random(seg.size) < 0.45)
-    drawn = rng.choice(world.sites.weight.size, size=seg.size,
-                       p=favourite_weights(seed, device, world, country, False))
+    drawn = rng.choice(
+        world.sites.weight.size, size=seg.size, p=favourite_weights(seed, device, world, country, False)
+    )
     last_new = np.maximum.accumulate(np.where(new, np.arange(seg.size), 0))
     # A video segment starts with a view of the video site's page.
     vid = segs.of_kind(VIDEO)
@@ -67,8 +77,9 @@ def _visits(rng: np.random.Generator, seed: int, device: Device, country: str, s
     return ts[order], site[order], new[order]
 
 
-def _video_sites(rng: np.random.Generator, seed: int, device: Device, country: str, world: World,
-                 n: int) -> np.ndarray:
+def _video_sites(
+    rng: np.random.Generator, seed: int, device: Device, country: str, world: World, n: int
+) -> np.ndarray:
     p = favourite_weights(seed, device, world, country, True)
     return rng.choice(p.size, size=n, p=p)
 
@@ -79,16 +90,31 @@ def _page_urls(rng: np.random.Generator, world: World, site: np.ndarray) -> pa.A
     res = s.res_start[comp] + (rng.random(site.size) * s.res_count[comp]).astype(np.int64)
     scheme = np.where(s.https[site], "https://", "http://")
     host = pa.array(np.array(world.catalog.names, dtype=object)[s.comp_host[comp]], pa.string())
-    return join_strings(pa.array(scheme, pa.string()), host, s.res_prefix.take(res),
-                        numbers(rng.integers(100_000, 9_999_999, site.size)), s.res_suffix.take(res))
+    return join_strings(
+        pa.array(scheme, pa.string()),
+        host,
+        s.res_prefix.take(res),
+        numbers(rng.integers(100_000, 9_999_999, site.size)),
+        s.res_suffix.take(res),
+    )
 
 
-def _expand_views(rng: np.random.Generator, device: Device, world: World, ts: np.ndarray,
-                  site: np.ndarray, new: np.ndarray, page_url: pa.Array, country: str) -> Requests:
+def _expand_views(
+    rng: np.random.Generator,
+    device: Device,
+    world: World,
+    ts: np.ndarray,
+    site: np.ndarray,
+    new: np.ndarray,
+    page_url: pa.Array,
+    country: str,
+) -> Requests:
     s = world.sites
     view = np.repeat(np.arange(site.size), s.comp_count[site])
-    comp = s.comp_start[site[view]] + (np.arange(view.size) - np.repeat(
-        np.cumsum(s.comp_count[site]) - s.comp_count[site], s.comp_count[site]))
+    comp = s.comp_start[site[view]] + (
+        np.arange(view.size)
+        - np.repeat(np.cumsum(s.comp_count[site]) - s.comp_count[site], s.comp_count[site])
+    )
     role = s.comp_role[comp]
     cache = np.where(new[view], 1.0, 0.5) * (0.6 if device.devtype == "phone" else 1.0)
     n_req = np.where(role == PAGE, 1, rng.poisson(s.comp_requests[comp] * cache))
@@ -100,27 +126,38 @@ def _expand_views(rng: np.random.Generator, device: Device, world: World, ts: np
     status, size = _status_and_size(rng, world, r_comp, r_role)
     http = ~s.https[site[r_view]]
     requests = Requests(
-        ts=r_ts, host=s.comp_host[r_comp].astype(np.int64),
-        port=np.where(http, 80, 443), proto=np.full(r_ts.size, 6),
+        ts=r_ts,
+        host=s.comp_host[r_comp].astype(np.int64),
+        port=np.where(http, 80, 443),
+        proto=np.full(r_ts.size, 6),
         conn=r_view.astype(np.int64) * 64 + (r_comp - s.comp_start[site[r_view]]),
-        origin=np.full(r_ts.size, USER), component=site[r_view].astype(np.int64), size=size,
-        upload=rng.integers(350, 900, r_ts.size), dns_only=np.zeros(r_ts.size, bool), http=http,
+        origin=np.full(r_ts.size, USER),
+        component=site[r_view].astype(np.int64),
+        size=size,
+        upload=rng.integers(350, 900, r_ts.size),
+        dns_only=np.zeros(r_ts.size, bool),
+        http=http,
         app=np.full(r_ts.size, device.browser_app if device.has_hostview else None, dtype=object),
     )
     h = np.nonzero(http)[0]
     previous = np.append(0, np.arange(site.size - 1))
     page_referer = np.where(new, -1, previous)  # continuing on a site: the previous page
-    referer = _referers(rng, page_url, np.where(is_page[h], page_referer[r_view[h]], r_view[h]),
-                        is_page[h], country)
+    referer = _referers(
+        rng, page_url, np.where(is_page[h], page_referer[r_view[h]], r_view[h]), is_page[h], country
+    )
     res = _resources(rng, world, r_comp[h])
-    path = join_strings(s.res_prefix.take(res), numbers(rng.integers(1_000, 999_999, h.size)),
-                        s.res_suffix.take(res))
+    path = join_strings(
+        s.res_prefix.take(res), numbers(rng.integers(1_000, 999_999, h.size)), s.res_suffix.take(res)
+    )
     host = pa.array(np.array(world.catalog.names, dtype=object)[requests.host[h]], pa.string())
     requests.http_columns = {
         "req_method": pa.array(np.full(h.size, "GET", dtype=object), pa.string()),
-        "req_url": join_strings("http://", host, path), "req_url_host": host, "req_url_path": path,
+        "req_url": join_strings("http://", host, path),
+        "req_url_host": host,
+        "req_url_path": path,
         "req_ua": pa.array(np.full(h.size, device.browser_ua, dtype=object), pa.string()),
-        "req_referer": referer, "res_status_code": pa.array(status[h], pa.int32()),
+        "req_referer": referer,
+        "res_status_code": pa.array(status[h], pa.int32()),
         "res_mimetype": s.res_mime.take(res),
     }
     return requests
@@ -131,19 +168,22 @@ def _resources(rng: np.random.Generator, world: World, comp: np.ndarray) -> np.n
     return s.res_start[comp] + (rng.random(comp.size) * s.res_count[comp]).astype(np.int64)
 
 
-def _status_and_size(rng: np.random.Generator, world: World, comp: np.ndarray, role: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _status_and_size(
+    rng: np.random.Generator, world: World, comp: np.ndarray, role: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     res = _resources(rng, world, comp)
     size = world.sites.res_size[res] * rng.lognormal(0, 0.6, comp.size)
     u = rng.random(comp.size)
-    status = np.select([(role == STATIC) & (u < 0.15), u > 0.99, (role == PAGE) & (u > 0.96)],
-                       [304, 404, 302], 200)
+    status = np.select(
+        [(role == STATIC) & (u < 0.15), u > 0.99, (role == PAGE) & (u > 0.96)], [304, 404, 302], 200
+    )
     size = np.where(status == 304, 0, np.where(status >= 300, 400, size))
     return status, size.astype(np.int64)
 
 
-def _referers(rng: np.random.Generator, page_url: pa.Array, source: np.ndarray, is_page: np.ndarray,
-              country: str) -> pa.Array:
+def _referers(
+    rng: np.random.Generator, page_url: pa.Array, source: np.ndarray, is_page: np.ndarray, country: str
+) -> pa.Array:
     """Resources: their page. Pages: the previous page, a search engine, or nothing (typed)."""
     known = source >= 0
     referer = page_url.take(pa.array(np.where(known, source, 0)))
@@ -153,8 +193,9 @@ def _referers(rng: np.random.Generator, page_url: pa.Array, source: np.ndarray, 
     return pc.if_else(mask, pa.array(outside, pa.string()), referer)
 
 
-def _streams(rng: np.random.Generator, device: Device, sessions: Sessions, world: World,
-             site: np.ndarray) -> Requests:
+def _streams(
+    rng: np.random.Generator, device: Device, sessions: Sessions, world: World, site: np.ndarray
+) -> Requests:
     """Video segments fetched every few seconds over one connection per video segment."""
     segs = sessions.segments
     idx = segs.of_kind(VIDEO)
@@ -172,10 +213,17 @@ def _streams(rng: np.random.Generator, device: Device, sessions: Sessions, world
     http = ~s.https[site[seg]]
     size = (700_000 * STREAM_SCALE[device.devtype] * rng.lognormal(0, 0.3, seg.size)).astype(np.int64)
     req = Requests(
-        ts=ts, host=s.comp_host[comp].astype(np.int64), port=np.where(http, 80, 443),
-        proto=np.full(ts.size, 6), conn=(1 << 40) + idx[seg].astype(np.int64),
-        origin=np.full(ts.size, USER), component=site[seg].astype(np.int64), size=size,
-        upload=rng.integers(400, 700, ts.size), dns_only=np.zeros(ts.size, bool), http=http,
+        ts=ts,
+        host=s.comp_host[comp].astype(np.int64),
+        port=np.where(http, 80, 443),
+        proto=np.full(ts.size, 6),
+        conn=(1 << 40) + idx[seg].astype(np.int64),
+        origin=np.full(ts.size, USER),
+        component=site[seg].astype(np.int64),
+        size=size,
+        upload=rng.integers(400, 700, ts.size),
+        dns_only=np.zeros(ts.size, bool),
+        http=http,
         app=np.full(ts.size, device.browser_app if device.has_hostview else None, dtype=object),
     )
     h = np.nonzero(http)[0]
@@ -184,9 +232,12 @@ def _streams(rng: np.random.Generator, device: Device, sessions: Sessions, world
     path = join_strings(s.res_prefix.take(res), numbers(k[h]), s.res_suffix.take(res))
     req.http_columns = {
         "req_method": pa.array(np.full(h.size, "GET", dtype=object), pa.string()),
-        "req_url": join_strings("http://", host, path), "req_url_host": host, "req_url_path": path,
+        "req_url": join_strings("http://", host, path),
+        "req_url_host": host,
+        "req_url_path": path,
         "req_ua": pa.array(np.full(h.size, device.browser_ua, dtype=object), pa.string()),
         "req_referer": pa.nulls(h.size, pa.string()),
-        "res_status_code": pa.array(np.full(h.size, 200), pa.int32()), "res_mimetype": s.res_mime.take(res),
+        "res_status_code": pa.array(np.full(h.size, 200), pa.int32()),
+        "res_mimetype": s.res_mime.take(res),
     }
     return req
