@@ -17,7 +17,7 @@ from ucnstudy.sources.pcap.payloads import PayloadInspector
 from ucnstudy.sources.pcap.reader import BLOCK_BYTES, read_blocks
 
 Problem = Callable[[str, int], None]
-BATCH_ROWS = 100_000
+BATCH_ROWS = 20_000
 Output = Iterator[tuple[str, pa.Table]]
 
 

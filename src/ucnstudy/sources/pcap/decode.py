@@ -192,7 +192,7 @@ def address_text(hi: int, lo: int) -> str:
             text = str(ipaddress.IPv4Address(key[1] & 0xFFFFFFFF))
         else:
             text = str(ipaddress.IPv6Address((key[0] << 64) | key[1]))
-        if len(_TEXT_CACHE) < 1_000_000:
+        if len(_TEXT_CACHE) < 100_000:
             _TEXT_CACHE[key] = text
     return text
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 A, NS, CNAME, SOA, PTR, MX, AAAA, SRV, DNAME, SVCB, HTTPS = 1, 2, 5, 6, 12, 15, 28, 33, 39, 64, 65
 NAME_AT = {NS: 0, CNAME: 0, PTR: 0, DNAME: 0, SOA: 0, MX: 2, SRV: 6, SVCB: 2, HTTPS: 2}
@@ -19,8 +20,7 @@ class DnsError(ValueError):
     """The bytes are not a well-formed DNS message."""
 
 
-@dataclass
-class Answer:
+class Answer(NamedTuple):
     rtype: int
     name: str
     addr: str | None

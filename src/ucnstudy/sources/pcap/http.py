@@ -46,8 +46,7 @@ def _head(data: bytes) -> tuple[str, dict[str, str]]:
     return lines[0].strip(), headers
 
 
-def _request(ts_us: int, head: bytes) -> Request | None:
-    start, headers = _head(head)
+def _request(ts_us: int, start: str, headers: dict[str, str]) -> Request | None:
     parts = start.split(" ")
     if len(parts) < 2:
         return None
@@ -210,12 +209,12 @@ class RequestStream(_MessageStream):
         self.conn = conn
 
     def on_head(self, head: bytes) -> None:
-        request = _request(self.msg_ts, head)
+        start, headers = _head(head)
+        request = _request(self.msg_ts, start, headers)
         if request is None:
             self.broken = True
             return
         self.conn.awaiting.append(request)
-        _, headers = _head(head)
         self.start_body(headers, no_body=False)
 
 

@@ -45,7 +45,7 @@ def flow_id(five: Five) -> str:
     found = _FLOWIDS.get(five)
     if found is None:
         found = flowid(*five_text(five))
-        if len(_FLOWIDS) > 500_000:
+        if len(_FLOWIDS) >= 20_000:  # bounded: flows far apart in time rarely share a tuple
             _FLOWIDS.clear()
         _FLOWIDS[five] = found
     return found
