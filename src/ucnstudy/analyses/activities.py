@@ -47,12 +47,13 @@ class ActivitiesParams(ActivityDefinition):
 def tagged_events(study: Study, p: ActivityDefinition) -> ir.Table:
     """Every user event with its activity number (per user, from 1, kept or not)."""
     ev = user_events(study, p)
-    prev = ev.ts.lag().over(ibis.window(group_by="username", order_by="ts"))
+    # windows partition by the integer user id: cheaper to sort than the name
+    prev = ev.ts.lag().over(ibis.window(group_by="user_id", order_by="ts"))
     starts = prev.isnull() | (elapsed_us(ev.ts, prev) > micros(p.gap))
     flagged = ev.mutate(new=ibis.ifelse(starts, 1, 0).cast("int64"))  # no bool->int on PG
     # A RANGE frame makes events at the same instant peers: they share one number whatever
     # order the engine gave them in the lag window (only one of them can be flagged new).
-    running = ibis.window(group_by="username", order_by="ts", range=(None, 0))
+    running = ibis.window(group_by="user_id", order_by="ts", range=(None, 0))
     return flagged.mutate(activity=flagged.new.sum().over(running)).drop("new")
 
 
@@ -60,14 +61,14 @@ def activity_devices(study: Study, p: ActivityDefinition) -> ir.Table:
     """Kept activities, one row per contributing device: username, activity, start, end,
     duration_us, events (of the activity), devid, login, device_events."""
     t = tagged_events(study, p)
-    per = t.group_by("username", "activity", "devid", "login").agg(
+    per = t.group_by("user_id", "activity", "username", "devid", "login").agg(
         device_events=t.count(), first=t.ts.min(), last=t.ts.max())
-    whole = ibis.window(group_by=["username", "activity"])
+    whole = ibis.window(group_by=["user_id", "activity"])
     per = per.mutate(start=per.first.min().over(whole), end=per.last.max().over(whole),
                      events=per.device_events.sum().over(whole))
     per = per.mutate(duration_us=elapsed_us(per.end, per.start))
     kept = per.filter((per.duration_us >= micros(p.min_duration)) & (per.events >= p.min_events))
-    return kept.drop("first", "last")
+    return kept.drop("first", "last", "user_id")
 
 
 def activity_table(study: Study, p: ActivityDefinition) -> ir.Table:

@@ -88,12 +88,12 @@ def device_events(study: Study, all_events: bool = False) -> ir.Table:
 
 
 def user_events(study: Study, params: EventParams) -> ir.Table:
-    """A user's events: username, devid, login, ts, kind, host, domain (one row per event).
+    """A user's events: user_id, username, devid, login, ts, kind, host, domain (one per event).
 
     A device shared by several users (with `include_shared`) gives its events to each of them.
     """
     devs = user_devices(study, params.include_shared, params.user_list())
     ev = device_events(study, params.all_events)
     joined = ev.join(devs, ev.devid == devs.devid)
-    return joined.select("username", devid=ev.devid, login=devs.login, ts=ev.ts, kind=ev.kind,
-                         host=ev.host, domain=ev.domain)
+    return joined.select("user_id", "username", devid=ev.devid, login=devs.login, ts=ev.ts,
+                         kind=ev.kind, host=ev.host, domain=ev.domain)
