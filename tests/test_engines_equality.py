@@ -1,6 +1,6 @@
 """One analysis code, three engines, the same answers.
 
-Every registered analysis (and its main parameter variants) runs on the same small study in
+Every registered analysis (and its main parameter variants) runs on the same small demo study in
 DuckDB (the reference), PostgreSQL (the real server) and Spark (local, one session for the
 whole run, over the study's Parquet export). Results are compared through Arrow, value for
 value: timestamps to the microsecond, floats to 1e-9 relative, rows after a deterministic
@@ -22,6 +22,7 @@ from engine_compare import as_arrow, assert_same_result, pg_database, require_sp
 from handmade_study import load
 from ucnstudy import Study, open_study
 from ucnstudy.analyses import ANALYSES
+from ucnstudy.schema import TABLES
 from ucnstudy.store.export import export_study
 from ucnstudy.store.fetch import to_arrow
 
@@ -68,11 +69,31 @@ CASES = [
 ]
 
 
+DEMO = {"users": 3, "days": 2, "seed": 3}  # about 60k events: every analysis has rows
+
+
+def build_reference(study: Study) -> None:
+    """The small demo study (planted sessions, background, households); before the demo
+    generator existed, the hand-made study."""
+    try:
+        from ucnstudy.demo import DemoParams, generate_demo
+    except ImportError:
+        load(study)
+        return
+    generate_demo(study, DemoParams(**DEMO))
+
+
+def copy_study(source: Study, target: Study) -> None:
+    """Every canonical table of `source` into `target`, row for row (one atomic load)."""
+    tables = [(name, source.table(name).to_pyarrow()) for name in TABLES if name != "imports"]
+    target.import_rows("table", "equality-suite", tables, sha256="equality-suite-copy")
+
+
 @pytest.fixture(scope="module")
 def duck(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Study]:
     study = open_study(tmp_path_factory.mktemp("eq") / "study.duckdb")
     study.create_schema()
-    load(study)
+    build_reference(study)
     yield study
     study.close()
 
@@ -83,7 +104,7 @@ def engines(duck: Study, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
     with pg_database() as url:
         pg = open_study(url)
         pg.create_schema()
-        load(pg)
+        copy_study(duck, pg)
         opened: dict[str, Any] = {"postgres": pg}
 
         def spark() -> Study:
