@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from types import SimpleNamespace
 
 import matplotlib.dates as mdates
@@ -250,3 +251,16 @@ def test_overlays_span_every_user_with_distinct_colours() -> None:
     assert len({tuple(line.get_color()) for line in lines}) == 12
     assert ax.get_xlim() == (0.001, 3 * 86400.0)  # from the 1ms tick to the 3days tick above 1e5 s
     assert len(ax.get_legend().get_texts()) == 12
+
+
+@pytest.mark.parametrize("name", sorted(ANALYSIS_NAMES))
+def test_every_builder_draws_an_empty_result(name: str) -> None:
+    """A study without data gives empty tables (with the analysis's columns): still a figure."""
+    import importlib
+
+    module = importlib.import_module(f"ucnstudy.analyses.{name.replace('-', '_')}")
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in module.COLUMNS})
+    figures = build_figures(name, empty, SimpleNamespace(by="hour", bin=0, of="bytes"))
+    assert figures and all(f.figure.axes for f in figures)
+    for named in figures:
+        named.figure.savefig(io.BytesIO(), format="png")

@@ -88,7 +88,7 @@ def heatmap_figures(frame: pd.DataFrame, params: object = None, ctx: object = No
     measure = "Events" if str(getattr(params, "of", "bytes")) == "events" else "Bytes"
     if by == "week":
         return [week_figure(frame, bin_minutes, measure)]
-    if "days" not in frame.columns:
+    if "days" not in frame.columns or frame.empty:
         return [hour_figure(frame, bin_minutes, measure, "all")]
     order = {"weekday": 0, "weekend": 1, "all": 2}
     parts = sorted(frame.groupby("days", sort=False), key=lambda item: order.get(str(item[0]), 3))

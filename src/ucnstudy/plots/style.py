@@ -65,7 +65,7 @@ def date_axis(ax: Axes) -> None:
 
 
 def colors(n: int) -> list[tuple[float, float, float]]:
-    return list(sns.color_palette(PALETTE, max(n, 1)))
+    return list(sns.color_palette(PALETTE, n)) if n > 0 else []
 
 
 def line_colors(n: int) -> list[tuple[float, float, float]]:
