@@ -39,9 +39,11 @@ def _flag(col: pd.Series) -> np.ndarray:
 def _window_counts(dev: np.ndarray, ts: np.ndarray, new_host: np.ndarray, window: float
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Events and newly seen hosts of the same device within +-window s (rows sorted by dev, ts)."""
-    key = dev.astype(np.float64) * 1e11 + ts  # devices far apart on one axis
-    lo = np.searchsorted(key, key - window, side="left")
-    hi = np.searchsorted(key, key + window, side="right")
+    code = np.unique(dev, return_inverse=True)[1].astype(np.int64)
+    key = (code << 42) | np.round(ts * 1000).astype(np.int64)  # exact: device code, then ms
+    w = round(window * 1000)
+    lo = np.searchsorted(key, key - w, side="left")
+    hi = np.searchsorted(key, key + w, side="right")
     csum = np.concatenate([[0], np.cumsum(new_host)])
     return hi - lo, csum[hi] - csum[lo]
 
