@@ -40,6 +40,7 @@ class SqlSession(Protocol):
 class DuckDBSession:
     def __init__(self, raw: Any) -> None:
         self._raw = raw
+        self._raw.execute("SET enable_progress_bar = false")  # long UPDATEs must not print
         self._temps: list[str] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
