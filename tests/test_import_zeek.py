@@ -185,6 +185,10 @@ def test_missing_optional_columns_and_bad_headers(duck: Study, tmp_path: Path) -
     with pytest.raises(InputError, match=r"conn.log, line 4"):
         import_zeek(duck, [strict], strict=True)
     assert duck.table("flows").count().execute() == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no Zeek logs here"):
+        import_zeek(duck, [empty])
 
 
 HEADER = ("#separator \\x09\n#set_separator\t,\n"

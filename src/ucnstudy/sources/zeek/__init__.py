@@ -33,6 +33,9 @@ def log_files(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     for path in map(os.fspath, paths):
         if os.path.isdir(path):
             names = sorted(n for n in os.listdir(path) if log_type_of_name(n))
+            if not names:
+                raise InputError(path, "no Zeek logs here: expected files named conn.*, dns.*, http.* "
+                                       "or ssl.*")
             found.extend(os.path.join(path, n) for n in names)
         elif os.path.exists(path):
             found.append(path)
