@@ -126,6 +126,19 @@ def test_link_to_unknown_login_names_the_line(duck, tmp_path: Path) -> None:
     assert info.value.line == BASE.count("\n") + 2
 
 
+def test_fields_left_empty_are_not_conflicts_but_new_values_are(any_study, tmp_path: Path) -> None:
+    full = "users: [{username: eve, country: fr}]\ndevices: [{login: eve.pc, platform: windows-pc}]\n"
+    import_manifest(any_study, str(write(tmp_path, "v1.yaml", full)))
+    sparse = full.replace("{username: eve, country: fr}", "{username: eve}")
+    [result] = import_manifest(any_study, str(write(tmp_path, "v2.yaml", sparse + "\n")))
+    assert result.rows == {}  # eve exists; omitting her country (and derived time zone) changes nothing
+    [user] = table(any_study, "users", "id")
+    assert (user["username"], user["country"], user["timezone"]) == ("eve", "fr", "Europe/Paris")
+    given = full.replace("{login: eve.pc,", "{login: eve.pc, name: tower,")
+    with pytest.raises(InputError, match="redefines name: None in the study or earlier entry, 'tower'"):
+        import_manifest(any_study, str(write(tmp_path, "v3.yaml", given)))
+
+
 def test_conflicting_redefinition_is_rejected(duck, tmp_path: Path) -> None:
     import_manifest(duck, str(write(tmp_path, "v1.yaml", BASE)))
     v2 = BASE.replace("{login: bob.phone, name: phone, platform: iphone}",

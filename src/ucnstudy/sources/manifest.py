@@ -63,9 +63,10 @@ def _rows(study: Study, name: str) -> list[dict[str, Any]]:
 
 
 def _plain(value: Any) -> Any:
+    """A pandas cell as a plain Python value; every missing marker (NaN, NaT, NA) is None."""
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     return value
 
@@ -113,9 +114,10 @@ def plan_import(path: str, records: ManifestRecords, state: StudyState) -> Impor
 
 
 def _conflict(path: str, what: str, line: int | None, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Every field the new entry gives must equal the existing value (entries are immutable)."""
     for key, value in new.items():
-        if value is not None and old.get(key) is not None and old[key] != value:
-            raise InputError(path, f"{what} redefines {key}: {old[key]!r} in the study or earlier "
+        if value is not None and old.get(key) != value:
+            raise InputError(path, f"{what} redefines {key}: {old.get(key)!r} in the study or earlier "
                                    f"entry, {value!r} here (a manifest may only add)", line=line)
 
 
@@ -127,7 +129,8 @@ def _merge_users(path: str, users: list[User], state: StudyState, plan: ImportPl
         row = {"username": u.username, "familyname": u.familyname, "starttime": u.starttime,
                "country": u.country, "timezone": u.timezone}
         if u.username in known:
-            _conflict(path, f"user {u.username!r}", u.line, known[u.username], row)
+            given = {k: v for k, v in row.items() if k != "timezone" or u.timezone_given}
+            _conflict(path, f"user {u.username!r}", u.line, known[u.username], given)
             continue
         row["id"] = ids[u.username] = next_id
         next_id += 1

@@ -52,6 +52,7 @@ class User:
     timezone: str
     starttime: datetime | None
     line: int | None
+    timezone_given: bool = True  # False: derived from the country
 
 
 @dataclass(frozen=True)
@@ -169,13 +170,14 @@ def _user(e: _Entry) -> User:
     country = e.text("country", lower=True)
     if country is not None and not re.fullmatch(r"[a-z]{2}", country):
         raise e.fail(f"country {country!r} is not a two-letter code (fr, uk, ...)")
-    zone = timezone_of(country, e.text("timezone"))
+    given = e.text("timezone")
+    zone = timezone_of(country, given)
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise e.fail(f"unknown time zone {zone!r}: use an IANA name such as Europe/Paris") from None
     return User(e.name("username"), e.text("familyname", lower=True), country, zone,
-                e.time("starttime"), e.line)
+                e.time("starttime"), e.line, given is not None)
 
 
 def _device(e: _Entry) -> Device:
