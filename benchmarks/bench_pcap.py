@@ -119,12 +119,11 @@ def run(quick: bool) -> list[Result]:
     results.append(Result("generate synthetic captures (cached)", time.perf_counter() - t0))
     for n in (small, large):
         results.append(_ours(paths[n], n, with_lease=True))
-    ours = results[-1]
+        wall, peak, (cpu, seen) = in_subprocess(extract_worker, str(paths[n]))
+        results.append(Result(f"capture stages only (no digest, no database), {n:,} pkts", cpu, seen,
+                              "pkt", peak, f"CPU s; wall {wall:.2f} s"))
+    ours, extract = results[-2], results[-1]
     results.append(_ours(paths[large], large, with_lease=False))
-    wall, peak, (cpu, seen) = in_subprocess(extract_worker, str(paths[large]))
-    extract = Result(f"capture stages only (no digest, no database), {large:,} pkts", cpu, seen, "pkt",
-                     peak, f"CPU s; wall {wall:.2f} s")
-    results.append(extract)
     if shutil.which("tshark") is None:
         results.append(Result("tshark -T fields", 0.0, note="tshark not installed: no comparison"))
         return results

@@ -173,10 +173,14 @@ def _addresses(buf: np.ndarray, l3: np.ndarray, v4: np.ndarray, v6: np.ndarray, 
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     zero = np.zeros(n, np.uint64)
     v4_pair = _gather(buf, l3 + 12, 8).view(">u4").astype(np.uint64)
-    src_hi = np.where(v6, be64(buf, l3 + 8), zero)
-    src_lo = np.where(v6, be64(buf, l3 + 16), np.where(v4, V4_MAPPED | v4_pair[:, 0], zero))
-    dst_hi = np.where(v6, be64(buf, l3 + 24), zero)
-    dst_lo = np.where(v6, be64(buf, l3 + 32), np.where(v4, V4_MAPPED | v4_pair[:, 1], zero))
+    src_lo = np.where(v4, V4_MAPPED | v4_pair[:, 0], zero)
+    dst_lo = np.where(v4, V4_MAPPED | v4_pair[:, 1], zero)
+    if not v6.any():
+        return zero, src_lo, zero.copy(), dst_lo
+    at = np.flatnonzero(v6)
+    words = _gather(buf, l3[at] + 8, 32).view(">u8").astype(np.uint64)  # src hi, lo, dst hi, lo
+    src_hi, dst_hi = zero.copy(), zero.copy()
+    src_hi[at], src_lo[at], dst_hi[at], dst_lo[at] = words[:, 0], words[:, 1], words[:, 2], words[:, 3]
     return src_hi, src_lo, dst_hi, dst_lo
 
 

@@ -16,6 +16,11 @@ A, NS, CNAME, SOA, PTR, MX, AAAA, SRV, DNAME, SVCB, HTTPS = 1, 2, 5, 6, 12, 15, 
 NAME_AT = {NS: 0, CNAME: 0, PTR: 0, DNAME: 0, SOA: 0, MX: 2, SRV: 6, SVCB: 2, HTTPS: 2}
 
 
+_HEADER = struct.Struct("!HHHH").unpack_from
+_U16 = struct.Struct("!H").unpack_from
+_RR = struct.Struct("!HHiH").unpack_from
+
+
 class DnsError(ValueError):
     """The bytes are not a well-formed DNS message."""
 
@@ -80,7 +85,7 @@ def parse(msg: bytes) -> Message:
     """Parse a DNS message; raise DnsError when it is malformed."""
     if len(msg) < 12:
         raise DnsError(f"message of {len(msg)} bytes is shorter than the 12-byte header")
-    ident, flags, qdcount, ancount = struct.unpack_from("!HHHH", msg, 0)
+    ident, flags, qdcount, ancount = _HEADER(msg, 0)
     pos = 12
     query = qtype = None
     seen: dict[int, bytes] = {}
@@ -89,7 +94,7 @@ def parse(msg: bytes) -> Message:
         if pos + 4 > len(msg):
             raise DnsError("truncated question")
         if i == 0:
-            query, qtype = name, struct.unpack_from("!H", msg, pos)[0]
+            query, qtype = name, _U16(msg, pos)[0]
         pos += 4
     answers = []
     for _ in range(ancount):
@@ -102,7 +107,7 @@ def _record(msg: bytes, pos: int, seen: dict[int, bytes]) -> tuple[Answer, int]:
     name, pos = read_name(msg, pos, seen)
     if pos + 10 > len(msg):
         raise DnsError("truncated resource record header")
-    rtype, _, ttl, rdlen = struct.unpack_from("!HHiH", msg, pos)
+    rtype, _, ttl, rdlen = _RR(msg, pos)
     pos += 10
     rdata_end = pos + rdlen
     if rdata_end > len(msg):
@@ -117,4 +122,4 @@ def _record(msg: bytes, pos: int, seen: dict[int, bytes]) -> tuple[Answer, int]:
         addr = str(ipaddress.IPv6Address(packed))
     elif rtype in NAME_AT and rdlen > NAME_AT[rtype]:
         addr, _ = read_name(msg, pos + NAME_AT[rtype], seen)
-    return Answer(rtype, name, addr, max(ttl, 0), packed), rdata_end
+    return Answer(rtype, name, addr, ttl if ttl > 0 else 0, packed), rdata_end
