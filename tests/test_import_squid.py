@@ -105,11 +105,13 @@ def test_malformed_lines_reported_and_strict_is_fatal(duck: Study, tmp_path: Pat
     add_devices(duck, [(1, CLIENT, None, None)])
     good = (real_data / "squid" / "access3.log").read_text().splitlines()[:5]
     path = tmp_path / "bad.log"
+    error = f"1348870295.300 0 {CLIENT} NONE/400 3900 NONE error:invalid-request - HIER_NONE/- text/html"
     path.write_text("\n".join([good[0], "garbage here", good[1], "99999999999999.1 5 x TCP/200 1 GET u - D -",
-                               *good[2:]]) + "\n")
+                               error, *good[2:]]) + "\n")
     result = import_squid(duck, path)
     assert result.rows == {"httpreqs": 5}
-    assert [w.split(": ")[0] for w in result.warnings] == [f"{path}, line 2", f"{path}, line 4"]
+    assert [w.split(": ")[0] for w in result.warnings] == [f"{path}, line 2", f"{path}, line 4", str(path)]
+    assert "1 squid error entries" in result.warnings[2]
     duck.reset()
     add_devices(duck, [(1, CLIENT, None, None)])
     with pytest.raises(InputError, match=r"bad.log, line 2"):

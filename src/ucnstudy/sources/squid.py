@@ -92,9 +92,10 @@ class _Batch:
 
 @dataclass
 class SquidStats:
-    """Lines of clients without a lease, per client address."""
+    """Lines of clients without a lease, per client address; squid's own error entries."""
 
     unknown: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
 
 
 @lru_cache(maxsize=1 << 16)
@@ -157,6 +158,9 @@ def parse_squid(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]
         if fields is None:
             ctx.problem("not a squid access log line (native or UCN custom logformat)", line=number)
             continue
+        if fields[6].startswith("error:"):  # error:invalid-request...: no request was made
+            stats.errors += 1
+            continue
         batch.rows.append(fields)
         if len(batch) >= CHUNK_LINES:
             yield "httpreqs", _attributed(_records(batch, ts_at_end), leases, stats)
@@ -167,6 +171,9 @@ def parse_squid(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]
         ctx.advance(len(batch))
     if stats.unknown:
         ctx.problems.append(unknown_clients_message(path, stats.unknown))
+    if stats.errors:
+        ctx.problems.append(f"{path}: {stats.errors} squid error entries (URL error:...) were not loaded: "
+                            "squid logs them for requests it could not parse, not for requests made")
 
 
 def unknown_clients_message(path: str, unknown: Counter[str], shown: int = 5) -> str:
