@@ -6,11 +6,11 @@ first HTTP request attributed to it is accepted when it is within the response's
 TTL (or when the response has no TTL); otherwise the response is unmatched. Responses of one
 device for one host at the very same instant are one resolution and share the attribution.
 
-Window formulation, O(n log n): per (devid, host), the distinct DNS instants and the HTTP
-requests are sorted together (DNS first at equal times); the first HTTP at or after a DNS
-instant is a `min` over the following rows, and it is attributed to that instant when it
-comes before the next DNS instant (`lead`). `--match original` reproduces the original
-notebook's one-to-one merge walk instead (see `original_pairing`).
+Window formulation, O(n log n): per (devid, host), DNS responses and HTTP requests are sorted
+together (DNS first at equal times); a running `max` of the DNS times gives each request the
+latest response instant at or before it; a group-by `min` gives each instant its first
+request, joined back to every response of that instant. `--match original` reproduces the
+original notebook's one-to-one merge walk instead (see `original_pairing`).
 """
 
 from __future__ import annotations
@@ -47,24 +47,20 @@ def first_ttl_us(dns: ir.Table) -> ir.IntegerValue:
 
 
 def first_http_per_instant(study: Study) -> ir.Table:
-    """(devid, host, ts) of each DNS instant with the first HTTP request attributed to it."""
+    """(devid, host, ts) of each DNS instant that got requests, with the first one (http_ts)."""
     dns, http = study.table("dnsreqs"), study.table("httpreqs")
-    inst = dns.filter(dns.query.notnull()).select("devid", "ts", host=dns.query).distinct()
-    by_host = ibis.window(group_by=["devid", "host"], order_by="ts")
-    inst = inst.mutate(next_dns=inst.ts.lead().over(by_host).cast(TS), kind=ibis.literal(0))
-    reqs = http.filter(http.req_url_host.notnull()).select(
-        "devid", "ts", host=http.req_url_host, next_dns=ibis.null(TS),
-        kind=ibis.literal(1))
-    both = inst.union(reqs, distinct=False)
-    following = ibis.window(group_by=["devid", "host"], order_by=["ts", "kind"],
-                            preceding=0, following=None)
-    http_ts = ibis.ifelse(both.kind == 1, both.ts, ibis.null(TS))
-    marked = both.mutate(first_http=http_ts.min().over(following)).filter(both.kind == 0)
-    attributed = marked.first_http.notnull() & (
-        marked.next_dns.isnull() | (marked.first_http < marked.next_dns))
-    return marked.select("devid", "host", "ts",
-                         http_ts=ibis.ifelse(attributed, marked.first_http,
-                                             ibis.null(TS)))
+    d = dns.filter(dns.query.notnull()).select("devid", "ts", host=dns.query,
+                                               kind=ibis.literal(0))
+    h = http.filter(http.req_url_host.notnull()).select("devid", "ts", host=http.req_url_host,
+                                                       kind=ibis.literal(1))
+    both = d.union(h, distinct=False)
+    upto = ibis.window(group_by=["devid", "host"], order_by=["ts", "kind"], preceding=None,
+                       following=0)
+    dns_ts = ibis.ifelse(both.kind == 0, both.ts, ibis.null(TS))
+    # the latest DNS instant at or before each request (DNS sort first at equal times)
+    reqs = both.mutate(resolved_at=dns_ts.max().over(upto)).filter(both.kind == 1)
+    reqs = reqs.filter(reqs.resolved_at.notnull())
+    return reqs.group_by("devid", "host", ts="resolved_at").agg(http_ts=reqs.ts.min())
 
 
 def dns_http_expr(study: Study, p: DnsHttpParams | None = None) -> ir.Table:
