@@ -233,3 +233,23 @@ def test_cli_import_zeek_directory(tmp_path: Path, real_data: Path,
     captured = capsys.readouterr()
     assert "added 4,740 flows" in captured.out and "added 10 dnsreqs" in captured.out
     assert "2 dns records between addresses that no device lease covers" in " ".join(captured.err.split())
+
+
+def test_flows_named_by_the_dns_answer_that_resolved_them(any_study: Study, tmp_path: Path) -> None:
+    add_devices(any_study, ["10.0.0.2"])
+    t = 1_700_000_000.0
+    dns = {"ts": t, "id.orig_h": "10.0.0.2", "id.orig_p": 5000, "id.resp_h": "9.9.9.9", "id.resp_p": 53,
+           "proto": "udp", "query": "www.example.com", "qtype": 1,
+           "answers": ["cdn.example.net", "93.184.216.34"], "TTLs": [60.0, 60.0]}
+    served = {**dns, "id.orig_h": "8.8.4.4", "id.resp_h": "10.0.0.2", "query": "other.org",
+              "answers": ["203.0.113.9"], "ts": t + 5}  # answered by the device: names nothing it used
+    conn = [{"ts": t + dt_, "id.orig_h": "10.0.0.2", "id.orig_p": 40000 + i, "id.resp_h": addr,
+             "id.resp_p": 443, "proto": "tcp", "duration": 1.0}
+            for i, (dt_, addr) in enumerate([(1, "93.184.216.34"), (7200, "93.184.216.34"),
+                                             (9, "203.0.113.9")])]
+    (tmp_path / "dns.log").write_text("\n".join(json.dumps(x) for x in (dns, served)) + "\n")
+    (tmp_path / "conn.log").write_text("\n".join(json.dumps(x) for x in conn) + "\n")
+    import_zeek(any_study, [tmp_path], enrich=False)
+    flows = any_study.table("flows").order_by("startts").to_pyarrow().to_pylist()
+    assert [(f["dstip"], f["server_name"]) for f in flows] == [
+        ("93.184.216.34", "www.example.com"), ("203.0.113.9", None), ("93.184.216.34", None)]

@@ -50,17 +50,18 @@ def parse_zeek(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
     if not isinstance(leases, Leases):
         leases = Leases.of_study(ctx.study)
     names: list[pa.Table] = ctx.options.setdefault("names", [])  # type: ignore[assignment]
+    resolved: list[pa.Table] = ctx.options.setdefault("resolved", [])  # type: ignore[assignment]
     reader = ZeekReader(path, ctx.problem)
     unknown: Counter[str] = Counter()
     batch: list[Record] = []
     for _number, record in reader.records():
         batch.append(record)
         if len(batch) >= CHUNK_RECORDS:
-            yield from _rows(reader.log_type or "", batch, leases, unknown, names)
+            yield from _rows(reader.log_type or "", batch, leases, unknown, (names, resolved))
             ctx.advance(len(batch))
             batch = []
     if batch:
-        yield from _rows(reader.log_type or "", batch, leases, unknown, names)
+        yield from _rows(reader.log_type or "", batch, leases, unknown, (names, resolved))
         ctx.advance(len(batch))
     if unknown:
         top = ", ".join(f"{pair} ({n})" for pair, n in unknown.most_common(3))
@@ -70,14 +71,17 @@ def parse_zeek(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
 
 
 def _rows(log_type: str, batch: list[Record], leases: Leases, unknown: Counter[str],
-          names: list[pa.Table]) -> Iterator[tuple[str, pa.Table]]:
+          collected: tuple[list[pa.Table], list[pa.Table]]) -> Iterator[tuple[str, pa.Table]]:
+    names, resolved = collected
     oriented = tables.orient(batch, leases, unknown)
     if not oriented.records:
         return
     if log_type == "conn":
         yield "flows", tables.conn_rows(oriented)
     elif log_type == "dns":
-        yield "dnsreqs", tables.dns_rows(oriented)
+        rows = tables.dns_rows(oriented)
+        resolved.append(tables.resolved_names(oriented, rows))
+        yield "dnsreqs", rows
     elif log_type == "http":
         names.append(tables.server_names(oriented, "host", priority=1))
         yield "httpreqs", tables.http_rows(oriented)
@@ -92,12 +96,13 @@ def import_zeek(study: Study, paths: Iterable[str | os.PathLike[str]], *, strict
 
     files = log_files(paths)
     study.create_schema()
-    options: dict[str, object] = {"leases": Leases.of_study(study), "names": []}
+    options: dict[str, object] = {"leases": Leases.of_study(study), "names": [], "resolved": []}
     results = ingest(study, KIND, files, parse_zeek, strict=strict, options=options,
                      on_progress=on_progress)
-    names = [t for t in options["names"] if t.num_rows]  # type: ignore[attr-defined]
-    if names:
-        apply_server_names(study, pa.concat_tables(names).cast(tables.NAME_SCHEMA))
+    names = pa.concat_tables([tables.NAME_SCHEMA.empty_table(), *options["names"]])  # type: ignore[misc]
+    resolved = pa.concat_tables([tables.RESOLVED_SCHEMA.empty_table(), *options["resolved"]])  # type: ignore[misc]
+    if names.num_rows or resolved.num_rows:
+        apply_server_names(study, names, resolved)
     if enrich and any(not r.skipped for r in results):
         enrich_study(study)
     return results

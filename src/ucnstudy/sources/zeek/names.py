@@ -1,8 +1,10 @@
-"""flows.server_name from the names that Zeek ssl (TLS SNI) and http (Host) logs carry.
+"""flows.server_name from Zeek ssl (TLS SNI), http (Host) and dns (the name that resolved dstip).
 
-A name applies to the flow of the same device and flowid whose [startts, endts] contains the
-name's record time (1 s of slack for the rounding of Zeek's durations). SNI wins over the Host
-header, which only fills flows that have no name yet. Set-based, in one transaction.
+A SNI or Host name applies to the flow of the same device and flowid whose [startts, endts]
+contains the name's record time (1 s of slack for the rounding of Zeek's durations). SNI wins;
+the Host header fills flows that have no name yet; then a flow still without a name takes the
+query of the device's most recent DNS answer for its dstip in the hour before the flow started.
+Set-based, in one transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from ucnstudy.enrich.session import transaction
 from ucnstudy.store import Study
 
 SLACK = "INTERVAL '1 second'"
+RESOLVED_WITHIN = "INTERVAL '1 hour'"
 
 
 def _update(priority: int, only_unnamed: bool) -> str:
@@ -25,9 +28,22 @@ def _update(priority: int, only_unnamed: bool) -> str:
     )
 
 
-def apply_server_names(study: Study, names: pa.Table) -> int:
-    """Give flows the names of `names` (devid, flowid, ts, name, priority); rows changed."""
+_RESOLVED = (
+    "SELECT r.name FROM _ucn_resolved AS r WHERE r.devid = flows.devid AND r.address = flows.dstip "
+    f"AND r.ts <= flows.startts AND r.ts >= flows.startts - {RESOLVED_WITHIN}"
+)
+_BY_DNS = (
+    f"UPDATE flows SET server_name = ({_RESOLVED} ORDER BY r.ts DESC LIMIT 1) "
+    f"WHERE flows.server_name IS NULL AND EXISTS ({_RESOLVED})"
+)
+
+
+def apply_server_names(study: Study, names: pa.Table, resolved: pa.Table) -> int:
+    """Name flows from `names` (devid, flowid, ts, name, priority) and `resolved` (devid, address,
+    ts, name); the number of rows changed."""
     with transaction(study) as session:
         session.put("_ucn_names", names)
-        return max(session.execute(_update(0, only_unnamed=False)), 0) + max(
-            session.execute(_update(1, only_unnamed=True)), 0)
+        session.put("_ucn_resolved", resolved)
+        changed = max(session.execute(_update(0, only_unnamed=False)), 0)
+        changed += max(session.execute(_update(1, only_unnamed=True)), 0)
+        return changed + max(session.execute(_BY_DNS), 0)

@@ -30,6 +30,8 @@ from ucnstudy.sources.urls import clean_mimetype, split_url
 from ucnstudy.sources.zeek.reader import Record
 
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
+RESOLVED_SCHEMA = pa.schema([("devid", pa.int64()), ("address", pa.string()), ("ts", pa.timestamp("us")),
+                             ("name", pa.string())])
 NAME_SCHEMA = pa.schema([("devid", pa.int64()), ("flowid", pa.string()), ("ts", pa.timestamp("us")),
                          ("name", pa.string()), ("priority", pa.int32())])
 
@@ -184,3 +186,26 @@ def server_names(o: Oriented, field: str, priority: int, protos: tuple[int, ...]
                                "name": names, "priority": pa.array([priority] * len(names), pa.int32())}))
     table = pa.concat_tables(parts)
     return table.filter(pc.is_valid(table.column("name")))
+
+
+def resolved_names(o: Oriented, rows: pa.Table) -> pa.Table:
+    """(devid, address, ts, query) of each A/AAAA answer the device itself asked for.
+
+    Answers the device gave as a server (it was the responder) name nothing it connected to.
+    """
+    devids, addresses, times, names = [], [], [], []
+    ts = rows.column("ts").to_pylist()
+    for i, (record, asked) in enumerate(zip(o.records, o.is_orig, strict=True)):
+        query = (record["query"] or "").rstrip(".").lower()
+        if not asked or not query:
+            continue
+        answers = record["answers"] or []
+        for answer, kind in zip(answers, answer_types(answers, record["qtype"]), strict=True):
+            if kind in (1, 28):
+                devids.append(o.devid[i])
+                addresses.append(answer)
+                times.append(ts[i])
+                names.append(query)
+    return pa.table([pa.array(devids, pa.int64()), pa.array(addresses, pa.string()),
+                     pa.array(times, pa.timestamp("us")), pa.array(names, pa.string())],
+                    schema=RESOLVED_SCHEMA)
