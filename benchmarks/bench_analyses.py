@@ -81,6 +81,18 @@ def _load_study(folder: Path, dns: pa.Table, http: pa.Table, n_dev: int) -> None
     study.close()
 
 
+Stamp = tuple[float, float]  # (wall, cpu) seconds; cpu counts every thread of the process
+
+
+def stamp() -> Stamp:
+    return time.perf_counter(), time.process_time()
+
+
+def since(start: Stamp) -> Stamp:
+    wall, cpu = stamp()
+    return wall - start[0], cpu - start[1]
+
+
 # -- ucnstudy --------------------------------------------------------------------------------
 
 def quiet(study: object) -> None:
@@ -88,26 +100,26 @@ def quiet(study: object) -> None:
     study.con.raw_sql("SET enable_progress_bar = false")  # type: ignore[attr-defined]
 
 
-def ucn_activities(folder: str) -> tuple[float, int]:
+def ucn_activities(folder: str) -> tuple[Stamp, int]:
     import ucnstudy
     from ucnstudy.analyses.activities import ActivitiesParams, activities
 
-    t0 = time.perf_counter()
+    t0 = stamp()
     with ucnstudy.open(os.path.join(folder, "study.duckdb")) as study:
         quiet(study)
         n = len(activities(study, ActivitiesParams()))
-    return time.perf_counter() - t0, n
+    return since(t0), n
 
 
-def ucn_dns_http(folder: str) -> tuple[float, int]:
+def ucn_dns_http(folder: str) -> tuple[Stamp, int]:
     import ucnstudy
     from ucnstudy.analyses.dns_http import DnsHttpParams, dns_http
 
-    t0 = time.perf_counter()
+    t0 = stamp()
     with ucnstudy.open(os.path.join(folder, "study.duckdb")) as study:
         quiet(study)
         df = dns_http(study, DnsHttpParams())
-    return time.perf_counter() - t0, int(df["http_ts"].notna().sum())
+    return since(t0), int(df["http_ts"].notna().sum())
 
 
 # -- pandas ----------------------------------------------------------------------------------
@@ -121,10 +133,11 @@ def _user_events(folder: str) -> pd.DataFrame:
     return ev
 
 
-def pandas_activities(folder: str, gap_s: float = 600) -> tuple[float, int, float]:
-    t0 = time.perf_counter()
+def pandas_activities(folder: str, gap_s: float = 600) -> tuple[Stamp, int, Stamp]:
+    t0 = stamp()
     ev = _user_events(folder)
-    t1 = time.perf_counter()
+    t1 = stamp()
+    loading = since(t0)
     ev = ev.sort_values(["user", "ts"], kind="stable")
     gap = ev["ts"].diff()
     new = (ev["user"] != ev["user"].shift()) | (gap > pd.Timedelta(seconds=gap_s))
@@ -136,16 +149,17 @@ def pandas_activities(folder: str, gap_s: float = 600) -> tuple[float, int, floa
     devs = ev[ev["act"].isin(kept.index)].drop_duplicates(["act", "devid"]).sort_values("devid")
     names = devs.groupby("act")["devid"].agg(lambda d: "+".join(map(str, d)))
     kept = kept.join(names.rename("devices"))
-    return time.perf_counter() - t1, len(kept), t1 - t0
+    return since(t1), len(kept), loading
 
 
-def pandas_dns_http(folder: str) -> tuple[float, int, float]:
-    t0 = time.perf_counter()
+def pandas_dns_http(folder: str) -> tuple[Stamp, int, Stamp]:
+    t0 = stamp()
     dns = pd.read_parquet(os.path.join(folder, "dns.parquet"), columns=["devid", "ts", "query",
                                                                         "ans_ttl"])
     http = pd.read_parquet(os.path.join(folder, "http.parquet"),
                            columns=["devid", "ts", "req_url_host"])
-    t1 = time.perf_counter()
+    t1 = stamp()
+    loading = since(t0)
     dns["ttl"] = dns["ans_ttl"].str[0]
     inst = dns[["devid", "query", "ts"]].drop_duplicates().sort_values("ts")
     inst = inst.rename(columns={"query": "host", "ts": "dns_ts"})
@@ -158,30 +172,31 @@ def pandas_dns_http(folder: str) -> tuple[float, int, float]:
     pairs = dns.merge(first, on=["devid", "query", "ts"], how="left")
     delay = (pairs["http_ts"] - pairs["ts"]).dt.total_seconds()
     ok = pairs["http_ts"].notna() & (pairs["ttl"].isna() | (delay <= pairs["ttl"]))
-    return time.perf_counter() - t1, int(ok.sum()), t1 - t0
+    return since(t1), int(ok.sum()), loading
 
 
 # -- the original notebook -------------------------------------------------------------------
 
-def original_activities(folder: str) -> tuple[float, int, float]:
+def original_activities(folder: str) -> tuple[Stamp, int, Stamp]:
     from benchmarks import original_notebook
 
-    t0 = time.perf_counter()
+    t0 = stamp()
     ev = _user_events(folder).sort_values(["user", "ts"], kind="stable")
     rows_by_user = {}
     for user, g in ev.groupby("user", sort=False):
         ts = list(g["ts"].dt.to_pydatetime())
         rows_by_user[user] = list(zip(ts, [None, *ts[:-1]], strict=True))
     del ev
-    t1 = time.perf_counter()
+    t1 = stamp()
+    loading = since(t0)
     acts = original_notebook.activities(rows_by_user)
-    return time.perf_counter() - t1, sum(map(len, acts.values())), t1 - t0
+    return since(t1), sum(map(len, acts.values())), loading
 
 
-def original_dns_http(folder: str) -> tuple[float, int, float]:
+def original_dns_http(folder: str) -> tuple[Stamp, int, Stamp]:
     from benchmarks import original_notebook
 
-    t0 = time.perf_counter()
+    t0 = stamp()
     dns = pd.read_parquet(os.path.join(folder, "dns.parquet"),
                           columns=["devid", "ts", "query", "ans_ttl"])
     http = pd.read_parquet(os.path.join(folder, "http.parquet"),
@@ -198,24 +213,28 @@ def original_dns_http(folder: str) -> tuple[float, int, float]:
                                  strict=True)),
                         list(zip(h["ts"].dt.to_pydatetime(), h["req_url_host"], strict=True))))
     del dns, http, hgroups
-    t1 = time.perf_counter()
+    t1 = stamp()
+    loading = since(t0)
     delays = original_notebook.dns_to_first_http(devices)
-    return time.perf_counter() - t1, sum(v >= 0 for v in delays.values()), t1 - t0
+    return since(t1), sum(v >= 0 for v in delays.values()), loading
 
 
 def _compare(analysis: str, n: int, folder: str) -> list[Result]:
     ucn_fn, pd_fn, orig_fn = {
         "activities": (ucn_activities, pandas_activities, original_activities),
         "dns-http": (ucn_dns_http, pandas_dns_http, original_dns_http)}[analysis]
-    _, peak, (ucn_s, ucn_out) = in_subprocess(ucn_fn, folder)
-    ucn = Result(f"{analysis} ucnstudy (DuckDB)", ucn_s, n, peak_mib=peak,
-                 note=f"{ucn_out:,} {'activities' if analysis == 'activities' else 'matched'}")
-    out = [ucn]
+    _, peak, ((ucn_wall, ucn_cpu), ucn_out) = in_subprocess(ucn_fn, folder)
+    what = "activities" if analysis == "activities" else "matched"
+    out = [Result(f"{analysis} ucnstudy (DuckDB)", ucn_wall, n, peak_mib=peak,
+                  note=f"{ucn_out:,} {what}; cpu {ucn_cpu:.1f} s")]
     for label, fn in (("pandas", pd_fn), ("original notebook", orig_fn)):
-        _, peak, (secs, count, load) = in_subprocess(fn, folder)
-        out.append(Result(f"{analysis} {label}", secs, n, peak_mib=peak,
-                          note=f"{count:,}; {secs / ucn_s:.2f}x ucnstudy's time, "
-                               f"{(secs + load) / ucn_s:.2f}x with its {load:.1f} s of loading"))
+        _, peak, ((wall, cpu), count, (load_wall, load_cpu)) = in_subprocess(fn, folder)
+        out.append(Result(
+            f"{analysis} {label}", wall, n, peak_mib=peak,
+            note=f"{count:,}; cpu {cpu:.1f} s; vs ucnstudy: wall {wall / ucn_wall:.2f}x, "
+                 f"cpu {cpu / ucn_cpu:.2f}x; with its loading ({load_wall:.1f} s) "
+                 f"wall {(wall + load_wall) / ucn_wall:.2f}x, "
+                 f"cpu {(cpu + load_cpu) / ucn_cpu:.2f}x"))
     return out
 
 
