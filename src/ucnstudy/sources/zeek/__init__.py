@@ -2,7 +2,7 @@
 
 `import_zeek(study, paths)` is the whole pipeline: expand directories, import each log file as
 one atomic, idempotent load (records attributed to devices through the leases), give flows the
-server names that ssl (SNI) and http (Host) logs carry, then enrich the study.
+server names that ssl (SNI), http (Host) and dns (answers) logs carry, then enrich the study.
 """
 
 from __future__ import annotations
