@@ -40,6 +40,7 @@ class DuckDBEngine:
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.read_only = read_only
         self._con: Backend = ibis.duckdb.connect(path, read_only=read_only)
+        self.raw.execute("SET enable_progress_bar = false")  # library code never prints
 
     @property
     def ibis(self) -> Backend:
