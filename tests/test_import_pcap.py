@@ -507,3 +507,32 @@ def test_payload_parsers_on_random_bytes(data: bytes) -> None:
         conn.requests.feed(b"GET / HTTP/1.1\r\n" + data[k:k + 50], 0)
         conn.responses.feed(b"HTTP/1.1 200 OK\r\n" + data[k:k + 50], 0)
     conn.close()
+
+
+def test_link_types_and_nanosecond_pcap_give_the_same_rows(tmp_path) -> None:
+    """Ethernet, 802.1Q VLAN, raw IP (VPN tunnels), Linux cooked capture and a nanosecond pcap."""
+    pk = mixed_capture(tmp_path / "eth.pcap")
+    ip_of = [(ts, frame[14:]) for ts, frame in pk]  # the IP packets themselves
+
+    def write(name: str, linktype: int, wrap, nano: bool = False) -> Path:
+        with open(tmp_path / name, "wb") as f:
+            writer = dpkt.pcap.Writer(f, linktype=linktype, nano=nano)
+            for ts, ip in ip_of:
+                writer.writepkt(wrap(ip), ts=ts)
+        return tmp_path / name
+
+    eth_hdr = b"\x02" * 12
+    files = [
+        tmp_path / "eth.pcap",
+        write("vlan.pcap", 1, lambda ip: eth_hdr + b"\x81\x00\x00\x07\x08\x00" + ip),
+        write("raw.pcap", 101, lambda ip: ip),
+        write("sll.pcap", 113, lambda ip: b"\x00\x00\x00\x01\x00\x06" + b"\x02" * 8 + b"\x08\x00" + ip),
+        write("nano.pcap", 1, lambda ip: eth_hdr + b"\x08\x00" + ip, nano=True),
+    ]
+    expected, _ = parse_capture(files[0])
+    assert expected["devicetraffic"].num_rows > 0
+    for path in files[1:]:
+        got, problems = parse_capture(path)
+        assert not problems, path
+        for table in ("devicetraffic", "deviceapptraffic", "flows"):
+            assert got[table].equals(expected[table]), (path.name, table)

@@ -68,14 +68,22 @@ def _request(ts_us: int, start: str, headers: Headers) -> Request | None:
     host_header = headers.get("host")
     if method == "CONNECT":
         url, host, path = target, target.rsplit(":", 1)[0].lower(), None
-    elif target.lower().startswith(("http://", "https://")):
+    elif target[:8].lower().startswith(("http://", "https://")):
         url = target
         host, path = _split(target)
     else:
         url = f"http://{host_header}{target}" if host_header else None
-        host = _split(url)[0] if url else None
-        path = urlsplit(target).path or "/"
+        host = _host(host_header) if host_header else None
+        path = target.split("?", 1)[0].split("#", 1)[0] or "/"
     return Request(ts_us, method, url, host, path, headers.get("user-agent"), headers.get("referer"))
+
+
+def _host(header: str) -> str | None:
+    """The host name of a Host header: lower case, without port or IPv6 brackets."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] or None if "]" in header else None
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header or None
 
 
 def _split(url: str) -> tuple[str | None, str | None]:

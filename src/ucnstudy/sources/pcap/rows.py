@@ -97,44 +97,43 @@ def flows(devid: int, rows: FlowRows, names: list[str | None]) -> pa.Table:
     return pa.table(cols)
 
 
+def _tuple_lists(fives: list[Five]) -> dict[str, list[object]]:
+    texts_ = [five_text(f) for f in fives]
+    return {"srcip": [t[0] for t in texts_], "dstip": [t[1] for t in texts_],
+            "proto": [t[2] for t in texts_], "srcport": [t[3] for t in texts_],
+            "dstport": [t[4] for t in texts_], "flowid": [flow_id(f) for f in fives]}
+
+
 def dnsreqs(devid: int, events: list[DnsEvent]) -> pa.Table:
-    rows = []
-    for ev in events:
-        src, dst, proto, sport, dport = five_text(ev.five)
-        m = ev.message
-        rows.append({
-            "devid": devid, "ts": ev.ts_us, "query_ts": ev.query_us, "srcip": src, "dstip": dst,
-            "proto": proto, "srcport": sport, "dstport": dport, "flowid": flow_id(ev.five),
-            "query": m.query, "query_type": m.query_type,
-            "ans_type": [a.rtype for a in m.answers], "ans_name": [a.name for a in m.answers],
-            "ans_addr": [a.addr for a in m.answers], "ans_ttl": [a.ttl for a in m.answers],
-        })
-    return _typed("dnsreqs", rows, ("ts", "query_ts"))
+    messages = [ev.message for ev in events]
+    answers = [m.answers for m in messages]
+    cols: dict[str, list[object]] = {
+        "devid": [devid] * len(events), "ts": [ev.ts_us for ev in events],
+        "query_ts": [ev.query_us for ev in events], **_tuple_lists([ev.five for ev in events]),
+        "query": [m.query for m in messages], "query_type": [m.query_type for m in messages],
+        "ans_type": [[a.rtype for a in ans] for ans in answers],
+        "ans_name": [[a.name for a in ans] for ans in answers],
+        "ans_addr": [[a.addr for a in ans] for ans in answers],
+        "ans_ttl": [[a.ttl for a in ans] for ans in answers],
+    }
+    return _typed("dnsreqs", cols, ("ts", "query_ts"))
 
 
 def httpreqs(devid: int, events: list[HttpEvent]) -> pa.Table:
-    rows = []
-    for ev in events:
-        src, dst, proto, sport, dport = five_text(ev.five)
-        r = ev.request
-        rows.append({
-            "devid": devid, "source": "pcap", "ts": r.ts_us, "req_method": r.method, "req_url": r.url,
-            "req_url_host": r.host, "req_url_path": r.path, "req_ua": r.user_agent,
-            "req_referer": r.referer, "res_status_code": r.status, "res_size": r.size,
-            "res_mimetype": r.mimetype, "srcip": src, "dstip": dst, "proto": proto, "srcport": sport,
-            "dstport": dport, "flowid": flow_id(ev.five),
-        })
-    return _typed("httpreqs", rows, ("ts",))
+    reqs = [ev.request for ev in events]
+    cols: dict[str, list[object]] = {
+        "devid": [devid] * len(events), "source": ["pcap"] * len(events), "ts": [r.ts_us for r in reqs],
+        "req_method": [r.method for r in reqs], "req_url": [r.url for r in reqs],
+        "req_url_host": [r.host for r in reqs], "req_url_path": [r.path for r in reqs],
+        "req_ua": [r.user_agent for r in reqs], "req_referer": [r.referer for r in reqs],
+        "res_status_code": [r.status for r in reqs], "res_size": [r.size for r in reqs],
+        "res_mimetype": [r.mimetype for r in reqs], **_tuple_lists([ev.five for ev in events]),
+    }
+    return _typed("httpreqs", cols, ("ts",))
 
 
-def _typed(name: str, rows: list[dict[str, object]], time_columns: tuple[str, ...]) -> pa.Table:
-    """Rows as an Arrow table with the canonical types of the columns they fill."""
+def _typed(name: str, cols: dict[str, list[object]], time_columns: tuple[str, ...]) -> pa.Table:
+    """Columns as an Arrow table with the canonical types."""
     schema = _SCHEMAS[name]
-    columns = {}
-    for column in rows[0]:
-        values = [row[column] for row in rows]
-        if column in time_columns:
-            columns[column] = timestamps(values)  # type: ignore[arg-type]
-        else:
-            columns[column] = pa.array(values, schema.field(column).type)
-    return pa.table(columns)
+    return pa.table({column: timestamps(values) if column in time_columns  # type: ignore[arg-type]
+                     else pa.array(values, schema.field(column).type) for column, values in cols.items()})
