@@ -132,6 +132,8 @@ def test_every_analysis_has_its_section_and_parameters(report_dir: tuple[Path, P
         for name in make_params(run, {}).__dataclass_fields__:
             assert f"<th>{run.key}</th><td>{name}</td>" in html
     assert "<th>report</th><td>dpi</td><td>100</td>" in html
+    timing = html.split('<section id="timing">')[1]
+    assert all(f"<tr><th>{run.key}</th>" in timing for run in runs)
     assert "3 users (1 fr, 2 uk), 4 devices (1 shared)" in " ".join(html.split())
 
 

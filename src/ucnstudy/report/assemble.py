@@ -55,6 +55,7 @@ class RenderedSection:
     error: str | None
     figures: list[RenderedFigure]
     tables: list[RenderedTable]
+    seconds: float = 0.0
 
 
 @dataclass
@@ -78,19 +79,21 @@ def build_report(study: Study, out_dir: str | Path, options: ReportOptions | Non
     _prepare(out)
     cache = RunCache(study, options.overrides)
     _notify(on_progress, "selecting users", 0, len(sections))
-    figure_ctx = FigureContext(focus_users=focus_users(cache, options.focus), timezones=_timezones(study))
+    figure_ctx = FigureContext(focus_users=focus_users(cache, options.focus), timezones=user_timezones(study))
     ctx = ReportContext(study, cache, figure_ctx)
     renderer = FigureRenderer(out, options.dpi, options.workers)
     try:
-        pending: list[tuple[str, SectionContent, list[Future[RenderedFigure]], list[RenderedTable]]] = []
+        pending: list[PendingSection] = []
         for done, section in enumerate(sections):
             _notify(on_progress, section.title, done, len(sections))
+            section_started = time.perf_counter()
             content = section.build(ctx)
             if content is not None:
                 futures = [renderer.submit(f) for f in content.figures]
                 content.figures = []  # the figures live on in the renderer only
                 tables = [write_table(t, out, options.preview_rows) for t in content.tables]
-                pending.append((section.key, content, futures, tables))
+                pending.append(PendingSection(section.key, content, futures, tables,
+                                              time.perf_counter() - section_started))
         rendered = _collect(pending, on_progress)
     finally:
         renderer.close()
@@ -108,19 +111,28 @@ def select_sections(sections: list[Section], only: str) -> list[Section]:
     return [s for s in sections if not wanted or s.key in wanted]
 
 
-def _collect(pending: list[tuple[str, SectionContent, list[Future[RenderedFigure]], list[RenderedTable]]],
-             on_progress: Progress | None) -> list[RenderedSection]:
+@dataclass
+class PendingSection:
+    key: str
+    content: SectionContent
+    figures: list[Future[RenderedFigure]]  # being drawn by the renderer
+    tables: list[RenderedTable]
+    seconds: float  # building the section: its analyses, figure objects and tables
+
+
+def _collect(pending: list[PendingSection], on_progress: Progress | None) -> list[RenderedSection]:
     """Wait for the figures, section by section, reporting progress per figure."""
-    total = sum(len(futures) for _, _, futures, _ in pending)
+    total = sum(len(p.figures) for p in pending)
     done, rendered = 0, []
-    for key, content, futures, tables in pending:
+    for p in pending:
         figures = []
-        for future in futures:
+        for future in p.figures:
             _notify(on_progress, "figures", done, total)
             figures.append(future.result())
             done += 1
-        rendered.append(RenderedSection(key, content.title, content.summary, content.params,
-                                        content.notes, content.error, figures, tables))
+        c = p.content
+        rendered.append(RenderedSection(p.key, c.title, c.summary, c.params, c.notes, c.error, figures,
+                                        p.tables, p.seconds))
     _notify(on_progress, "figures", done, total)
     return rendered
 
@@ -158,7 +170,7 @@ def focus_users(cache: RunCache, focus: str) -> list[str] | None:
     return [str(u) for u in result.frame["username"]]
 
 
-def _timezones(study: Study) -> dict[str, str]:
+def user_timezones(study: Study) -> dict[str, str]:
     from ucnstudy.analyses.localtime import user_zones
 
     zones = user_zones(study).execute()

@@ -1,0 +1,98 @@
+"""`ucn report` on the default demo study (25 users, 28 days: about 6.5M events).
+
+Measured in the same run, each in a fresh process: the report drawing figures in the main
+process (workers=0) and with worker processes drawing while the analyses run (workers=2, the
+CLI default on this 2-core machine); wall time, CPU time (the process and its workers) and peak
+memory, and the figure-only cost (building and saving every figure from the computed tables).
+`--quick` uses 5 users over 7 days. Studies are generated once into $UCN_BENCH_DIR
+(default /tmp/ucn-bench) and reused.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.runner import Result, in_subprocess
+
+CACHE = Path(os.environ.get("UCN_BENCH_DIR", "/tmp/ucn-bench"))
+
+
+def demo_study(users: int, days: int) -> tuple[Path, int]:
+    path = CACHE / f"report-demo-{users}u-{days}d.duckdb"
+    marker = path.with_suffix(".events")
+    if not marker.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        _, _, events = in_subprocess(_generate, str(path), users, days)
+        marker.write_text(str(events))
+    return path, int(marker.read_text())
+
+
+def _generate(path: str, users: int, days: int) -> int:
+    from ucnstudy import open_study
+    from ucnstudy.demo import DemoParams, generate_demo
+
+    Path(path).unlink(missing_ok=True)
+    with open_study(path) as study:
+        return generate_demo(study, DemoParams(users=users, days=days, seed=1)).events
+
+
+def _cpu_seconds() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _report(path: str, workers: int) -> tuple[float, int]:
+    """CPU seconds and figure count of one report (run in a fresh process)."""
+    from ucnstudy import open_study
+    from ucnstudy.report import ReportOptions, build_report
+
+    with tempfile.TemporaryDirectory() as out, open_study(path, read_only=True) as study:
+        result = build_report(study, out, ReportOptions(workers=workers))
+    return _cpu_seconds(), sum(len(s.figures) for s in result.sections)
+
+
+def _figures_only(path: str) -> tuple[float, float, int]:
+    """Seconds computing the tables, then seconds building and saving every figure from them."""
+    from ucnstudy import open_study
+    from ucnstudy.plots import FigureContext, build_figures
+    from ucnstudy.report.assemble import focus_users, user_timezones
+    from ucnstudy.report.render import render_figure
+    from ucnstudy.report.runs import RunCache, planned_runs
+
+    with open_study(path, read_only=True) as study:
+        t0 = time.perf_counter()
+        cache = RunCache(study, {})
+        results = [cache.get(run) for run in planned_runs()]
+        ctx = FigureContext(focus_users(cache, "selected"), user_timezones(study))
+        t1 = time.perf_counter()
+    count = 0
+    with tempfile.TemporaryDirectory() as out:
+        (Path(out) / "figures").mkdir()
+        for result in results:
+            if result.run.figures and result.frame is not None:
+                for named in build_figures(result.run.analysis, result.frame, result.params, ctx):
+                    render_figure(named, Path(out), 100)
+                    count += 1
+    return t1 - t0, time.perf_counter() - t1, count
+
+
+def run(quick: bool) -> list[Result]:
+    users, days = (5, 7) if quick else (25, 28)
+    path, events = demo_study(users, days)
+    label = f"{events / 1e6:.1f}M events ({users} users x {days} days)"
+    results = []
+    for workers in (0, 2):
+        seconds, peak, (cpu, figures) = in_subprocess(_report, str(path), workers)
+        results.append(Result(f"ucn report, workers={workers}, {label}", seconds, events, "events", peak,
+                              f"CPU {cpu:.0f} s, {figures} figures"))
+    tables_s, figures_s, count = in_subprocess(_figures_only, str(path))[2]
+    results.append(Result("  of which: every analysis table once", tables_s))
+    results.append(Result("  of which: build + save every figure", figures_s, count, "figures",
+                          note=f"{figures_s / max(count, 1):.2f} s per figure (PNG + SVG)"))
+    results.append(Result("workers=2 / workers=0 wall time", results[1].seconds,
+                          note=f"ratio {results[1].seconds / results[0].seconds:.2f}"))
+    return results
