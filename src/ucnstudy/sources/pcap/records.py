@@ -1,0 +1,163 @@
+"""Record bookkeeping shared by the capture formats: blocks of packets, buffered reading and
+the walker loop that carries an incomplete record over to the next buffer."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+PAD = 128  # zero bytes after the data of every buffer, so that vectorised reads stay in bounds
+BLOCK_BYTES = 16 << 20  # bytes read per block; memory is a small multiple of this
+MAX_RECORD = 1 << 22  # larger records are corrupt (libpcap's own limit is 256 KiB)
+RESYNC_WINDOW = 8 << 20  # bytes scanned for the next good record after corruption
+
+Report = Callable[[str, int], None]  # (message, packet number)
+
+
+@dataclass
+class Block:
+    """Packets whose bytes lie in `raw`: data offset, captured length, time and link type."""
+
+    raw: bytearray  # packet bytes, followed by at least PAD zero bytes
+    offset: np.ndarray  # int64, start of each packet's data in raw
+    caplen: np.ndarray  # int64
+    ts_us: np.ndarray  # int64, microseconds since the epoch (UTC)
+    linktype: np.ndarray  # int32
+    first_number: int  # 1-based number of the first packet in the capture
+
+    def __len__(self) -> int:
+        return len(self.offset)
+
+
+class Records:
+    """Columns filled by the header walkers (vectorised parts or single records) -> a Block."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.one: list[tuple[int, int, int, int]] = []  # offset, caplen, ts_us, linktype
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, offset: int, caplen: int, ts_us: int, linktype: int) -> None:
+        self.one.append((offset, caplen, ts_us, linktype))
+        self.count += 1
+
+    def extend(self, offset: np.ndarray, caplen: np.ndarray, ts_us: np.ndarray, linktype: np.ndarray
+               ) -> None:
+        self._flush_one()
+        self.parts.append((offset, caplen, ts_us, linktype))
+        self.count += len(offset)
+
+    def last_ts(self) -> int:
+        if self.one:
+            return self.one[-1][2]
+        return int(self.parts[-1][2][-1]) if self.parts else 0
+
+    def _flush_one(self) -> None:
+        if self.one:
+            cols = np.array(self.one, np.int64).reshape(-1, 4).T
+            self.parts.append((cols[0], cols[1], cols[2], cols[3].astype(np.int32)))
+            self.one = []
+
+    def block(self, raw: bytearray, first_number: int) -> Block:
+        self._flush_one()
+        off, cap, ts, lt = (np.concatenate([p[k] for p in self.parts]) for k in range(4))
+        return Block(raw, off.astype(np.int64), cap.astype(np.int64), ts.astype(np.int64),
+                     lt.astype(np.int32), first_number)
+
+
+def fields(buf: bytes, heads: list[int], endian: str, skip: int = 0) -> np.ndarray:
+    """The four 32-bit words at each head position + skip, as an (n, 4) int64 array."""
+    data = np.frombuffer(buf, np.uint8)
+    pos = np.array(heads, np.int64) + skip
+    words = data[pos[:, None] + np.arange(16)].view(endian + "u4")
+    return words.astype(np.int64)
+
+
+class Source:
+    """Reads the stream straight into fresh buffers that end with PAD zero bytes (one copy:
+    only the incomplete record at the end of a block is carried over)."""
+
+    def __init__(self, stream: BinaryIO, size: int, report: Report) -> None:
+        self.stream, self.size, self.report = stream, size, report
+        self.done = 0  # bytes read so far
+        self.eof = False
+
+    def fill(self, old: bytes | bytearray, pos: int, end: int) -> tuple[bytearray, int]:
+        carry = end - pos
+        data = bytearray(carry + self.size + PAD)
+        data[:carry] = memoryview(old)[pos:end]
+        view, got = memoryview(data), carry
+        while not self.eof and got < carry + self.size:
+            try:
+                n = self.stream.readinto(view[got:carry + self.size])  # type: ignore[attr-defined]
+            except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+                self.report(f"compressed stream ends or is corrupt after byte {self.done:,} ({exc}); "
+                            "the rest of the file is skipped", 0)
+                n = 0
+            if not n:
+                self.eof = True
+            got += n or 0
+            self.done += n or 0
+        return data, got
+
+
+class Walker:
+    """Shared block loop: walk headers in the buffer, carry an incomplete record to the next."""
+
+    def __init__(self, path: str, report: Report) -> None:
+        self.path, self.report = path, report
+        self.number = 0  # packets yielded so far
+        self.base = 0  # stream offset of buf[0]
+        self.dead = False  # set when no valid record follows a corruption: stop reading
+        self.reported: set[int] = set()  # stream offsets already reported (blocks are re-walked)
+
+    def run(self, source: Source, data: bytearray, end: int) -> Iterator[Block]:
+        pos = self.start(memoryview(data)[:end])
+        while True:
+            final = source.eof
+            recs = Records()
+            stop = self.walk(memoryview(data)[:end], pos, recs, final)
+            if len(recs):
+                first = self.number + 1
+                self.number += len(recs)
+                yield recs.block(data, first)
+            self.base += stop
+            if self.dead or final:
+                break
+            data, end = source.fill(data, stop, end)
+            pos = 0
+        if not self.dead and stop < end:
+            self.report(f"truncated capture: the last record at byte offset {self.base:,} is "
+                        f"incomplete ({end - stop:,} bytes ignored)", self.number + 1)
+
+    def start(self, head: bytes) -> int:
+        raise NotImplementedError
+
+    def walk(self, buf: bytes, pos: int, recs: Records, final: bool) -> int:
+        raise NotImplementedError
+
+    def corrupt(self, what: str, pos: int, recs: Records) -> None:
+        if self.base + pos in self.reported:
+            return
+        self.reported.add(self.base + pos)
+        self.report(f"corrupt record ({what}) at byte offset {self.base + pos:,}",
+                    self.number + len(recs) + 1)
+
+    def skipped(self, start: int, stop: int | None) -> None:
+        if stop is None:
+            self.dead = True
+            self.report(f"no valid record found after byte offset {self.base + start:,}; "
+                        "the rest of the file is skipped", self.number + 1)
+        else:
+            self.report(f"skipped {stop - start:,} bytes from byte offset {self.base + start:,} to "
+                        "the next valid record", self.number + 1)
+
+
