@@ -186,7 +186,7 @@ def test_periodicity_shared_hosts_only_when_a_whole_interval_was_periodic():
 
 # -- beacon score -----------------------------------------------------------------------------
 
-def reference_beacon(ts: list[float], sizes: list[float] | None) -> float:
+def reference_beacon(ts: list[float], sizes: list[float] | None, offline_factor: float | None) -> float:
     def robust(xs: list[float]) -> tuple[float, float, float]:
         q1, q2, q3 = (float(np.quantile(xs, q)) for q in (0.25, 0.5, 0.75))
         skew = 0.0 if q3 == q1 else (q1 + q3 - 2 * q2) / (q3 - q1)
@@ -195,8 +195,11 @@ def reference_beacon(ts: list[float], sizes: list[float] | None) -> float:
         return 1 - min(abs(skew), 1), 1 - min(max(disp, 0), 1), q2
 
     iats = [b - a for a, b in itertools.pairwise(ts)]
+    if offline_factor:
+        usual = statistics.median(iats)
+        iats = [x for x in iats if x <= usual * offline_factor]
     s1, s2, med = robust(iats)
-    coverage = 1.0 if med <= 0 else min(len(ts) / ((ts[-1] - ts[0]) / med), 1.0)
+    coverage = 1.0 if med <= 0 else min(len(iats) / (sum(iats) / med), 1.0)
     timing = (s1 + s2 + coverage) / 3
     if not sizes:
         return timing
@@ -212,13 +215,22 @@ def test_beacon_scores_match_reference():
     ev = normalise_events(pd.DataFrame({
         "devid": [1] * 140, "ts": np.r_[regular, bursty], "host": ["b"] * 100 + ["u"] * 40,
         "size": np.r_[np.full(100, np.nan), sizes]}))
-    scores = beacon_scores(ev).set_index("host")["score"]
-    assert scores["b"] == pytest.approx(reference_beacon(sorted(regular.tolist()), None))
     u_sizes = ev[ev["host"] == "u"]["size"].tolist()
-    assert scores["u"] == pytest.approx(reference_beacon(sorted(bursty.tolist()), u_sizes))
-    assert scores["b"] > 0.9 > scores["u"]
+    for factor in (None, 3.0):
+        scores = beacon_scores(ev, offline_factor=factor).set_index("host")["score"]
+        assert scores["b"] == pytest.approx(reference_beacon(sorted(regular.tolist()), None, factor))
+        assert scores["u"] == pytest.approx(reference_beacon(sorted(bursty.tolist()), u_sizes, factor))
+        assert scores["b"] > 0.9 > scores["u"]
     keep = BeaconFilter(threshold=0.9).keep(ev)
     assert keep.tolist() == (ev["host"] == "u").tolist()
+
+
+def test_beacon_score_ignores_offline_gaps():
+    # a 60-s beacon that only runs while a laptop is awake: four 1-hour stretches a day apart
+    ts = np.concatenate([d * 86400 + np.arange(0, 3600, 60.0) for d in range(4)])
+    ev = normalise_events(pd.DataFrame({"devid": 1, "ts": ts, "host": "b"}))
+    assert beacon_scores(ev, offline_factor=3.0)["score"].iloc[0] == pytest.approx(1.0)
+    assert beacon_scores(ev, offline_factor=None)["score"].iloc[0] < 0.8
 
 
 def test_filters_compose_in_order():

@@ -3,13 +3,16 @@
 Background services talk to their servers at regular intervals with similar payloads; people
 do not. For each (device, host) with at least `min_events` events:
 
+* inter-event times (IATs) longer than `offline_factor` (3) times the pair's median IAT are
+  left out as offline gaps (a laptop asleep or off stops its services; RITA assumes an always-on
+  host); `offline_factor=None` keeps every IAT;
 * timing score = mean of
-  - 1 - |Bowley skewness| of the inter-event times (IATs): (q1 + q3 - 2 q2) / (q3 - q1), 0 when
-    q3 == q1 (a perfectly regular series);
+  - 1 - |Bowley skewness| of the IATs: (q1 + q3 - 2 q2) / (q3 - q1), 0 when q3 == q1 (a
+    perfectly regular series);
   - 1 - MADM / median of the IATs, clipped to [0, 1] (MADM: median absolute deviation about
     the median);
-  - coverage: events / (span / median IAT), clipped to [0, 1]: a beacon fills its whole span
-    at its period, a person's bursts leave long silences;
+  - coverage: IATs / (their total / median IAT), clipped to [0, 1]: a beacon fills its online
+    time at its period;
 * size score (HTTP response sizes, when at least `min_events` are known) = mean of
   1 - |Bowley skewness| and 1 - MADM / median of the sizes;
 * score = mean of the timing and size scores (the timing score alone when no sizes).
@@ -41,7 +44,8 @@ def _robust_scores(values: pd.Series, groups: pd.Series) -> pd.DataFrame:
     })
 
 
-def beacon_scores(events: pd.DataFrame, min_events: int = 10) -> pd.DataFrame:
+def beacon_scores(events: pd.DataFrame, min_events: int = 10, offline_factor: float | None = 3.0
+                  ) -> pd.DataFrame:
     """One row per (devid, host) with enough events: n, timing, size and overall scores."""
     ev = events[["devid", "host", "ts", "size"]].sort_values(["devid", "host", "ts"], kind="stable")
     key = ev["devid"].astype(str) + "\x00" + ev["host"]
@@ -52,12 +56,15 @@ def beacon_scores(events: pd.DataFrame, min_events: int = 10) -> pd.DataFrame:
     iat = ev["ts"].diff()
     first = key.ne(key.shift())
     iat, iat_key = iat[~first.to_numpy()], key[~first.to_numpy()]
+    if offline_factor:  # gaps far above the usual IAT: the device was off or asleep
+        usual = iat_key.map(iat.groupby(iat_key, sort=False).median())
+        on = (iat <= usual * offline_factor).to_numpy()
+        iat, iat_key = iat[on], iat_key[on]
     timing = _robust_scores(iat, iat_key)
-    by_key = ev["ts"].groupby(key, sort=False)
-    span = by_key.max() - by_key.min()
-    count = key.value_counts()
-    expected = span / timing["median"].where(timing["median"] > 0)
-    coverage = (count.reindex(span.index) / expected).fillna(1.0).clip(0, 1)
+    active = iat.groupby(iat_key, sort=False).sum()  # seconds the kept IATs cover
+    count = iat_key.value_counts()
+    expected = active / timing["median"].where(timing["median"] > 0)
+    coverage = (count.reindex(active.index) / expected).fillna(1.0).clip(0, 1)
     timing_score = (timing["skew_score"] + timing["madm_score"] + coverage.reindex(timing.index)) / 3
     sized = ev["size"].notna()
     size_count = sized.groupby(key, sort=False).sum()
@@ -71,7 +78,7 @@ def beacon_scores(events: pd.DataFrame, min_events: int = 10) -> pd.DataFrame:
     out = pd.DataFrame({
         "devid": firsts.loc[timing.index, "devid"].to_numpy(),
         "host": firsts.loc[timing.index, "host"].to_numpy(),
-        "n": count.reindex(timing.index).to_numpy(),
+        "n": key.value_counts().reindex(timing.index).to_numpy(),
         "timing": timing_score.to_numpy(),
         "size": size_score.reindex(timing.index).to_numpy(),
         "score": score.to_numpy(),
@@ -83,10 +90,11 @@ def beacon_scores(events: pd.DataFrame, min_events: int = 10) -> pd.DataFrame:
 class BeaconFilter:
     threshold: float = 0.8
     min_events: int = 10
+    offline_factor: float | None = 3.0
     name: str = "beacon"
 
     def keep(self, events: pd.DataFrame) -> np.ndarray:
-        scores = beacon_scores(events, self.min_events)
+        scores = beacon_scores(events, self.min_events, self.offline_factor)
         beacons = scores[scores["score"] >= self.threshold]
         if beacons.empty:
             return np.ones(len(events), bool)
