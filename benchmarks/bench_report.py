@@ -3,7 +3,8 @@
 Measured in the same run, each in a fresh process: the report drawing figures in the main
 process (workers=0) and with worker processes drawing while the analyses run (workers=2, the
 CLI default on this 2-core machine); wall time, CPU time (the process and its workers) and peak
-memory, and the figure-only cost (building and saving every figure from the computed tables).
+memory, and the figure-only cost (building and saving every figure from the computed tables). Peak memory is
+the largest of the processes measured so far (the ucn command or one of its workers).
 `--quick` uses 5 users over 7 days. Studies are generated once into $UCN_BENCH_DIR
 (default /tmp/ucn-bench) and reused.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,19 +43,19 @@ def _generate(path: str, users: int, days: int) -> int:
         return generate_demo(study, DemoParams(users=users, days=days, seed=1)).events
 
 
-def _cpu_seconds() -> float:
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _report(path: str, workers: int) -> tuple[float, int]:
-    """CPU seconds and figure count of one report (run in a fresh process)."""
-    from ucnstudy import open_study
-    from ucnstudy.report import ReportOptions, build_report
-
-    with tempfile.TemporaryDirectory() as out, open_study(path, read_only=True) as study:
-        result = build_report(study, out, ReportOptions(workers=workers))
-    return _cpu_seconds(), sum(len(s.figures) for s in result.sections)
+def _report(path: Path, workers: int) -> tuple[float, float, float, int]:
+    """`ucn report` as a command: wall seconds, CPU seconds (with its workers), peak MiB, figures."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ucn = Path(sys.executable).with_name("ucn")
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        subprocess.run([str(ucn), "--db", str(path), "report", "--out", out, "--workers", str(workers)],
+                       check=True, capture_output=True)
+        seconds = time.perf_counter() - t0
+        figures = len(list((Path(out) / "figures").glob("*.png")))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return seconds, cpu, after.ru_maxrss / 1024, figures
 
 
 def _figures_only(path: str) -> tuple[float, float, int]:
@@ -86,7 +89,7 @@ def run(quick: bool) -> list[Result]:
     label = f"{events / 1e6:.1f}M events ({users} users x {days} days)"
     results = []
     for workers in (0, 2):
-        seconds, peak, (cpu, figures) = in_subprocess(_report, str(path), workers)
+        seconds, cpu, peak, figures = _report(path, workers)
         results.append(Result(f"ucn report, workers={workers}, {label}", seconds, events, "events", peak,
                               f"CPU {cpu:.0f} s, {figures} figures"))
     tables_s, figures_s, count = in_subprocess(_figures_only, str(path))[2]

@@ -45,7 +45,7 @@ def activity_stats_figure(username: str, acts: pd.DataFrame) -> NamedFigure:
     if len(acts):
         edges = np.histogram_bin_edges(events, bins=min(40, int(events.max() - events.min()) + 1))
         ax2.hist(events, bins=np.unique(np.floor(edges)) if edges.size > 1 else 1, color=colors(2)[1])
-        ax3.scatter(np.maximum(durations, 1e-3), events, marker="*", color=colors(3)[2])
+        ax3.scatter(np.maximum(durations, 1e-3), events, marker="*", color=colors(3)[2], rasterized=True)
         log_ticks(ax3, SECOND_TICKS, axis="x", lo=1.0, hi=max(float(durations.max()), 60.0))
         ax3.set_ylim(0, float(events.max()) * 1.05)
     else:
@@ -74,7 +74,8 @@ def activity_map_figure(username: str, acts: pd.DataFrame, timezone: str) -> Nam
     for login, color in zip(logins, colors(len(logins)), strict=True):
         mine = per_device[per_device["login"] == login]
         area = mine["duration_s"].to_numpy(float) * MAX_MARKER_AREA / max_duration
-        ax.scatter(mine["x"], mine["hour"], s=area, alpha=0.5, color=color, label=f"{login} ({len(mine)})")
+        ax.scatter(mine["x"], mine["hour"], s=area, alpha=0.5, color=color, label=f"{login} ({len(mine)})",
+                   rasterized=True)
     if logins:
         ax.legend(loc="upper left", fontsize=8)
         date_axis(ax)
