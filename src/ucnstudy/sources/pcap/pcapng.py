@@ -9,6 +9,7 @@ import numpy as np
 from ucnstudy.sources.pcap.records import MAX_RECORD, RESYNC_WINDOW, Records, Report, Walker, fields
 
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+MAX_TIME_US = 1 << 62  # beyond this a time stamp cannot be real (and would overflow int64 maths)
 
 
 class PcapngWalker(Walker):
@@ -78,7 +79,9 @@ class PcapngWalker(Walker):
         g = fields(buf, heads, self.endian, skip=20)[:, 0]  # captured length
         length, iface, ticks = f[:, 0], f[:, 1], (f[:, 2] << 32) | f[:, 3]
         known = len(self.interfaces)
-        if known == 0 or (iface >= known).any() or (g > length - 32).any():
+        coarse = any(not 1_000_000 <= units <= 10**18 or abs(offset) > 1 << 40
+                     for _, _, units, offset in self.interfaces)  # unusual: the careful path
+        if known == 0 or coarse or (iface >= known).any() or (g > length - 32).any():
             for p in heads:  # some block is inconsistent: the careful path reports and skips it
                 if not self.block(buf, p, int(struct.unpack_from(self.endian + "I", buf, p + 4)[0]), recs):
                     self.corrupt("bad pcapng packet block", p, recs)
@@ -108,8 +111,10 @@ class PcapngWalker(Walker):
                 return False
             linktype, _, units, offset = self.interfaces[iface]
             ticks = (hi << 32) | lo
-            ts = ticks * 1_000_000 // units if units != 1_000_000 else ticks
-            recs.add(pos + 28, incl, ts + offset * 1_000_000, linktype)
+            ts = (ticks * 1_000_000 // units if units != 1_000_000 else ticks) + offset * 1_000_000
+            if not -MAX_TIME_US < ts < MAX_TIME_US:  # a corrupt time stamp or resolution
+                return False
+            recs.add(pos + 28, incl, ts, linktype)
         elif btype == 3:
             if not self.interfaces or length < 16:
                 return False

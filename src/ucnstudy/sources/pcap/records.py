@@ -118,6 +118,7 @@ class Walker:
         self.base = 0  # stream offset of buf[0]
         self.dead = False  # set when no valid record follows a corruption: stop reading
         self.reported: set[int] = set()  # stream offsets already reported (blocks are re-walked)
+        self.at_packet = 1  # number of the packet a corruption was found at
 
     def run(self, source: Source, data: bytearray, end: int) -> Iterator[Block]:
         pos = self.start(memoryview(data)[:end])
@@ -148,16 +149,16 @@ class Walker:
         if self.base + pos in self.reported:
             return
         self.reported.add(self.base + pos)
-        self.report(f"corrupt record ({what}) at byte offset {self.base + pos:,}",
-                    self.number + len(recs) + 1)
+        self.at_packet = self.number + len(recs) + 1
+        self.report(f"corrupt record ({what}) at byte offset {self.base + pos:,}", self.at_packet)
 
     def skipped(self, start: int, stop: int | None) -> None:
         if stop is None:
             self.dead = True
             self.report(f"no valid record found after byte offset {self.base + start:,}; "
-                        "the rest of the file is skipped", self.number + 1)
+                        "the rest of the file is skipped", self.at_packet)
         else:
             self.report(f"skipped {stop - start:,} bytes from byte offset {self.base + start:,} to "
-                        "the next valid record", self.number + 1)
+                        "the next valid record", self.at_packet)
 
 
