@@ -14,7 +14,13 @@ from ucnstudy.store import Study
 
 
 def register(import_app: typer.Typer) -> None:
-    import_app.command("pcap")(import_pcap)
+    import_app.command("pcap", help=HELP)(import_pcap)
+
+
+HELP = ("Load a device's captures (pcap, pcapng, gzip) into devicetraffic (1 s), deviceapptraffic, "
+        "flows, dnsreqs and httpreqs. The device's address comes from its leases in the manifest, "
+        "else from a heuristic over the whole capture (docs/inputs/pcap.md). Each file is one atomic, "
+        "idempotent import; derived columns are recomputed afterwards (ucn enrich).")
 
 
 def import_pcap(
@@ -25,12 +31,7 @@ def import_pcap(
     strict: bool = typer.Option(False, "--strict",
                                 help="a corrupt packet or malformed DNS message rejects the file"),
 ) -> None:
-    """Load a device's captures: devicetraffic (1 s), deviceapptraffic, flows, dnsreqs, httpreqs.
-
-    The device's address comes from its leases in the manifest (device_addresses), else from
-    a heuristic over the whole capture (see docs/inputs/pcap.md). Each file is one atomic,
-    idempotent import; derived columns are recomputed afterwards (ucn enrich).
-    """
+    """Load a device's captures (see HELP)."""
     with open_cli_study() as study:
         import_with_progress(study, KIND, files, pcap_parser(device.lower(), window_s=window),
                              unit="packets", strict=strict, options={"window_s": window},
