@@ -88,3 +88,20 @@ def test_every_analysis_runs_from_the_cli_and_is_documented(study_path, capsys, 
     assert section, f"docs/analyses.md has no section for {name}"
     for f in dataclasses.fields(params):
         assert f"`{option_name(f.name)}`" in section.group(1), f"{name}: {f.name} undocumented"
+
+
+def test_long_text_tables_show_their_head(tmp_path, capsys):
+    path = tmp_path / "long.duckdb"
+    study = open_study(path)
+    study.create_schema()
+    b = Builder()
+    b.user("alice", "fr")
+    b.device("alice.mac", "alice")
+    for t in range(250):
+        b.dns("alice.mac", at(t), "a.com")
+    b.load(study)
+    study.close()
+    code, out, err = run(capsys, "--db", str(path), "analyze", "dns-http")
+    assert code == 0 and "first 200 of 250 rows" in err and "(200 rows)" in out
+    code, out, _ = run(capsys, "--db", str(path), "analyze", "dns-http", "-f", "csv")
+    assert len(out.strip().splitlines()) == 251

@@ -21,11 +21,12 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from ucnstudy.analyses import ANALYSES, Analysis
-from ucnstudy.cli.common import console, open_cli_study
+from ucnstudy.cli.common import console, err_console, open_cli_study
 from ucnstudy.errors import UcnError
 
 Format = Literal["text", "csv", "json", "parquet"]
 COMMON = ("format", "out", "limit")
+TEXT_ROWS = 200  # a text table longer than this shows its head and says so
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +59,8 @@ def _command(entry: Analysis) -> typing.Callable[..., None]:
         ("format", Format, typer.Option("text", "--format", "-f", help="output format")),
         ("out", Path | None, typer.Option(None, "--out", "-o",
                                           help="write to FILE instead of standard output")),
-        ("limit", int, typer.Option(0, "--limit", help="keep the first N rows (0: all)")),
+        ("limit", int, typer.Option(0, "--limit", help=f"keep the first N rows (0: all; text "
+                                                        f"shows {TEXT_ROWS} unless given)")),
     ]
     for name, annotation, default in common:
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
@@ -73,6 +75,10 @@ def _command(entry: Analysis) -> typing.Callable[..., None]:
             df = entry.run(study, entry.params(**kwargs))
         if limit > 0:
             df = df.head(limit)
+        elif fmt == "text" and len(df) > TEXT_ROWS:
+            err_console.print(f"showing the first {TEXT_ROWS} of {len(df):,} rows "
+                              "(--limit N, or --format csv|json|parquet for all)")
+            df = df.head(TEXT_ROWS)
         write_frame(df, fmt, out, title=entry.name)
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
