@@ -8,12 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ucnstudy import demo
 from ucnstudy.analyses import ANALYSES
 from ucnstudy.analyses.dns_http import DnsHttpParams
 from ucnstudy.analyses.heatmap import HeatmapParams
 from ucnstudy.store import Study, open_study
-
-demo = pytest.importorskip("ucnstudy.demo", reason="the demo generator (issue 2) is not here")
 
 
 @pytest.fixture(scope="module")
