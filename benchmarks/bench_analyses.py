@@ -58,8 +58,35 @@ def synthesize(n_events: int, folder: Path) -> dict[str, int]:
                      "user_url": rng.random(n_dns) < 0.7})
     pq.write_table(dns, folder / "dns.parquet")
     pq.write_table(http, folder / "http.parquet")
+    ids = np.arange(1, n_dev + 1)
+    pq.write_table(pa.table({"devid": ids, "user": (ids + 1) // 2}), folder / "owners.parquet")
     _load_study(folder, dns, http, n_dev)
     return {"devices": n_dev, "dns": n_dns, "http": n_dns}
+
+
+def demo_study(n_events: int, folder: Path) -> dict[str, int]:
+    """The demo generator's study, with about n_events DNS+HTTP events (~34k per user-week),
+    and the same Parquet extracts as `synthesize` for the baselines."""
+    import ucnstudy
+    from ucnstudy.analyses.events import user_devices
+    from ucnstudy.demo import DemoParams, generate_demo
+
+    users = max(2, round(n_events / 34_000 / 3))
+    study = ucnstudy.open(str(folder / "study.duckdb"))
+    generate_demo(study, DemoParams(users=users, days=21, seed=SEED))
+    dns, http = study.table("dnsreqs"), study.table("httpreqs")
+    pq.write_table(dns.select("devid", "ts", "query", "ans_ttl",
+                              user_req=dns.user_req.fill_null(False)).to_pyarrow(),
+                   folder / "dns.parquet")
+    pq.write_table(http.select("devid", "ts", "req_url_host",
+                               user_url=http.user_url.fill_null(False)).to_pyarrow(),
+                   folder / "http.parquet")
+    owners = user_devices(study).select("devid", user="user_id").to_pyarrow()
+    pq.write_table(owners, folder / "owners.parquet")
+    shape = {"devices": owners.num_rows, "dns": int(dns.count().execute()),
+             "http": int(http.count().execute())}
+    study.close()
+    return shape
 
 
 def _load_study(folder: Path, dns: pa.Table, http: pa.Table, n_dev: int) -> None:
@@ -129,8 +156,8 @@ def _user_events(folder: str) -> pd.DataFrame:
     http = pd.read_parquet(os.path.join(folder, "http.parquet"),
                            columns=["devid", "ts", "user_url"])
     ev = pd.concat([dns[dns.user_req][["devid", "ts"]], http[http.user_url][["devid", "ts"]]])
-    ev["user"] = (ev["devid"] + 1) // 2
-    return ev
+    owners = pd.read_parquet(os.path.join(folder, "owners.parquet"))  # personal devices
+    return ev.merge(owners, on="devid")
 
 
 def pandas_activities(folder: str, gap_s: float = 600) -> tuple[Stamp, int, Stamp]:
@@ -239,14 +266,18 @@ def _compare(analysis: str, n: int, folder: str) -> list[Result]:
 
 
 def run(quick: bool) -> list[Result]:
+    """UCN_BENCH_SOURCE=demo takes the demo generator's study instead of the synthetic one."""
     n = 200_000 if quick else 10_000_000
+    source = os.environ.get("UCN_BENCH_SOURCE", "synthetic")
+    make = demo_study if source == "demo" else synthesize
     with tempfile.TemporaryDirectory(prefix="ucn-bench-") as tmp:
         folder = Path(tmp)
         # in a fresh process too: a spawned child inherits its parent's peak RSS on Linux, so
         # the parent must stay small for the steps' peaks to be their own
-        secs, peak, shape = in_subprocess(synthesize, n, folder)
-        results = [Result("synthetic study (numpy + load)", secs, n, peak_mib=peak,
-                          note=f"{shape['devices']} devices")]
+        secs, peak, shape = in_subprocess(make, n, folder)
+        n = shape["dns"] + shape["http"]
+        results = [Result(f"{source} study (generate + load)", secs, n, peak_mib=peak,
+                          note=f"{shape['devices']} personal devices")]
         for analysis in ("activities", "dns-http"):
             results += _compare(analysis, n, str(folder))
         load = os.getloadavg()[0]
