@@ -6,8 +6,9 @@
   the study's Parquet export) at 10M, as ratios to DuckDB at the same size;
 - the whole `ucn report` at 10M events (target: under 2 minutes).
 `--quick` uses 100k and 1M events. Every timing runs in a fresh process (peak RSS of that
-process) and includes opening the study and fetching the result as a DataFrame. Studies are
-generated once into $UCN_BENCH_DIR (default /tmp/ucn-bench) and reused.
+process) and includes opening the study, running the analysis's Ibis expression and fetching
+its whole result as Arrow (store.fetch.to_arrow: COPY on PostgreSQL). Studies are generated
+once into $UCN_BENCH_DIR (default /tmp/ucn-bench) and reused.
 """
 
 from __future__ import annotations
@@ -50,22 +51,39 @@ def _generate(path: str, users: int) -> int:
         return generate_demo(study, DemoParams(users=users, days=DAYS, seed=5)).events
 
 
-def _run_analysis(url: str, name: str) -> int:
-    """Open the study, run one analysis to a DataFrame (the timed work of a fresh process)."""
+def _run_analysis(url: str, name: str) -> tuple[float, int]:
+    """Open the study and compute one analysis to Arrow: (seconds, rows).
+
+    The analysis's Ibis expression is fetched with store.fetch.to_arrow (COPY on PostgreSQL),
+    the result the equality suite compares; analyses without one run to a DataFrame. Imports
+    are done first and not timed (about 2 s, which would hide the analysis at small sizes)."""
     from ucnstudy import open_study
     from ucnstudy.analyses import ANALYSES as REGISTRY
+    from ucnstudy.store.fetch import to_arrow
 
+    analysis = REGISTRY[name]
+    t0 = time.perf_counter()
     with open_study(url, read_only=True) as study:
-        analysis = REGISTRY[name]
-        return len(analysis.run(study, analysis.params()))
+        params = analysis.params()
+        if analysis.expr is not None:
+            rows = to_arrow(analysis.expression(study, params)).num_rows
+        else:
+            rows = len(analysis.run(study, params))
+    return time.perf_counter() - t0, rows
 
 
 def time_analyses(url: str, label: str, events: int) -> dict[str, Result]:
     out = {}
     for name in ANALYSES:
-        seconds, peak, rows = in_subprocess(_run_analysis, url, name)
-        out[name] = Result(f"{name} {label}", seconds, events, "events", peak, f"{rows:,} rows")
+        _, peak, (seconds, rows) = in_subprocess(_run_analysis, url, name)
+        out[name] = _shown(Result(f"{name} {label}", seconds, events, "events", peak, f"{rows:,} rows"))
     return out
+
+
+def _shown(result: Result) -> Result:
+    """Print each result as soon as it is measured (long runs), then return it."""
+    print(result.line(), file=sys.stderr, flush=True)
+    return result
 
 
 def postgres_copy(path: Path, events: int) -> str:
@@ -119,7 +137,7 @@ def time_report(path: Path, events: int, label: str) -> Result:
     proc = subprocess.run([str(ucn), "--db", str(path), "report", "--out", str(out)],
                           capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    note = "ok, target < 120 s" if proc.returncode == 0 else f"FAILED: {proc.stderr.strip()[-200:]}"
+    note = "ok (target < 120 s)" if proc.returncode == 0 else f"FAILED: {proc.stderr.strip()[-200:]}"
     return Result(f"ucn report {label}", seconds, events, "events", 0.0, note)
 
 
@@ -141,16 +159,16 @@ def run(quick: bool) -> list[Result]:
         results += duck[size].values()
     for small, big in itertools.pairwise(sizes):
         for name in ANALYSES:
-            results.append(_ratio_line(name, duck[small][name], duck[big][name],
-                                       f"duckdb {big // small}x events: time ratio"))
+            results.append(_shown(_ratio_line(name, duck[small][name], duck[big][name],
+                                              f"duckdb {big // small}x events: time ratio")))
     engine_size = sizes[1]
     path, events = paths[engine_size]
     label = f"{events / 1e6:.1f}M"
-    pg = time_analyses(postgres_copy(path, events), f"postgres {label}", events)
-    spark = time_analyses(f"spark:{parquet_export(path)}", f"spark {label}", events)
-    for name in ANALYSES:
-        results += [pg[name], _ratio_line(name, duck[engine_size][name], pg[name], "postgres / duckdb"),
-                    spark[name], _ratio_line(name, duck[engine_size][name], spark[name], "spark / duckdb")]
-    results.append(time_report(path, events, f"duckdb {label}"))
+    results.append(_shown(time_report(path, events, f"duckdb {label}")))
+    for engine, url in (("postgres", lambda: postgres_copy(path, events)),
+                        ("spark", lambda: f"spark:{parquet_export(path)}")):
+        timed = time_analyses(url(), f"{engine} {label}", events)
+        for name in ANALYSES:
+            results += [timed[name], _shown(_ratio_line(name, duck[engine_size][name], timed[name],
+                                                        f"{engine} / duckdb"))]
     return results
-
