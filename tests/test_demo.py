@@ -242,3 +242,13 @@ def test_http_rows_use_the_tuple_of_a_flow(study) -> None:
         "AND h.ts BETWEEN f.startts - INTERVAL 1 SECOND AND f.endts)"
     ).fetchone()
     assert missing == (0,)
+
+
+def test_the_same_demo_loads_into_postgresql(pg, tmp_path: Path) -> None:
+    tiny = DemoParams(users=2, days=2, seed=7)
+    generate_demo(pg, tiny, enrich=False)
+    with open_study(tmp_path / "tiny.duckdb") as duck:
+        generate_demo(duck, tiny, enrich=False)
+        assert pg.counts() == duck.counts()
+        query = "SELECT sum(bytes_in), count(DISTINCT flowid) FROM flows"
+        assert duck.engine.raw.execute(query).fetchone() == pg.con.raw_sql(query).fetchone()
