@@ -65,13 +65,13 @@ def synthesize(n_events: int, folder: Path) -> dict[str, int]:
 
 
 def demo_study(n_events: int, folder: Path) -> dict[str, int]:
-    """The demo generator's study, with about n_events DNS+HTTP events (~34k per user-week),
+    """The demo generator's study, with about n_events DNS+HTTP events (~10k per user-week),
     and the same Parquet extracts as `synthesize` for the baselines."""
     import ucnstudy
     from ucnstudy.analyses.events import user_devices
     from ucnstudy.demo import DemoParams, generate_demo
 
-    users = max(2, round(n_events / 34_000 / 3))
+    users = max(2, round(n_events / 10_000 / 3))
     study = ucnstudy.open(str(folder / "study.duckdb"))
     generate_demo(study, DemoParams(users=users, days=21, seed=SEED))
     dns, http = study.table("dnsreqs"), study.table("httpreqs")
