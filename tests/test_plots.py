@@ -35,8 +35,12 @@ def summary_frame() -> pd.DataFrame:
     })
 
 
-def test_every_analysis_has_a_figure_builder() -> None:
-    assert set(FIGURES) == ANALYSIS_NAMES
+def test_every_registered_analysis_has_a_figure_builder() -> None:
+    from ucnstudy.analyses import ANALYSES
+    from ucnstudy.report.runs import load_analyses
+
+    load_analyses()
+    assert set(FIGURES) == set(ANALYSES) == ANALYSIS_NAMES
 
 
 def test_ecdf_reaches_one_and_counts_ties() -> None:
