@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks.runner import Result, in_subprocess
 
 DAYS = 7
-EVENTS_PER_USER_DAY = 7_500  # measured on the default study (3.9M events, 25 users, 21 days)
+EVENTS_PER_USER_DAY = 8_700  # measured on the default study (4.57M events, 25 users, 21 days)
 
 
 def params_for(events: int) -> dict[str, int]:

@@ -108,6 +108,7 @@ class Device:
     browser_app: str
     services: list[int]  # indices into SERVICES
     leases: list[tuple[str, float | None, float | None]]  # address, valid_from, valid_to (epoch s)
+    always_on: bool = False  # a desktop never switched off: online (and polling) day and night
 
     @property
     def devtype(self) -> str:
@@ -250,6 +251,7 @@ def _add_device(pop: Population, rng: np.random.Generator, params: DemoParams, p
     pop.devices.append(Device(
         dev_id, name, login, platform, owners, role, float(rng.lognormal(0, 0.5)), first_day, last_day,
         browser_ua, browser_app, services, [(address, None, None)],
+        always_on=platform == "windows-pc" and np.random.default_rng([params.seed, dev_id, 5]).random() < 0.3,
     ))
 
 

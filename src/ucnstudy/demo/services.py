@@ -97,7 +97,7 @@ SERVICES: tuple[Service, ...] = (
     Service("wu-download", "download.windowsupdate.com", "akamai", ("windows",), "always", 14_400, "http",
             "/d/msdownload/update/software/defu/2015/10/am_delta_", ".exe", 400_000,
             ua="Windows-Update-Agent/7.9.9600.17729 Client-Protocol/1.21", app="svchost.exe",
-            big_probability=0.3, big_size=45_000_000),
+            big_probability=0.1, big_size=45_000_000),
     Service("wu-scan", "fe2.update.microsoft.com", "microsoft", ("windows",), "always", 10_800, "https",
             size=80_000, app="svchost.exe"),
     Service("ms-dmd", "dmd.metaservices.microsoft.com", "microsoft", ("windows",), "always", 7_200, "http",

@@ -131,20 +131,25 @@ def _renumber(segs: Segments, kept_sessions: np.ndarray) -> Segments:
     return segs
 
 
-def _online(
-    rng: np.random.Generator,
-    device: Device,
-    days: LocalDays,
-    active: np.ndarray,
-    s_start: np.ndarray,
-    s_end: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Intervals with network connectivity: all day for phones, around sessions otherwise."""
-    if device.devtype == "phone":
-        lo, hi = days.day_bounds_utc()
+def _online(rng: np.random.Generator, device: Device, days: LocalDays, active: np.ndarray,
+            s_start: np.ndarray, s_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals with network connectivity.
+
+    Phones and always-on desktops: every active day. Other desktops: from a while before the
+    first session of a day to hours after its last one (left on, idle). Laptops and tablets:
+    around their sessions, then asleep.
+    """
+    lo, hi = days.day_bounds_utc()
+    if device.devtype == "phone" or device.always_on:
         return merge_intervals(lo[active], hi[active])
-    before, after = {"tablet": (60, 900), "laptop": (300, 1500), "pc": (600, 3600)}[device.devtype]
-    tail = after * rng.lognormal(0, 0.7, s_end.size)
+    if device.devtype == "pc" and s_start.size:
+        day = np.clip(np.searchsorted(lo, s_start, side="right") - 1, 0, days.n - 1)
+        starts = np.nonzero(np.append(True, day[1:] != day[:-1]))[0]
+        first, last = s_start[starts], np.maximum.reduceat(s_end, starts)
+        return merge_intervals(first - rng.uniform(600, 3600, first.size),
+                               last + rng.uniform(3600, 4 * 3600, last.size))
+    before, after = {"tablet": (60, 900), "laptop": (300, 2400), "pc": (600, 3600)}[device.devtype]
+    tail = after * rng.lognormal(0, 0.8, s_end.size)
     return merge_intervals(s_start - before * rng.random(s_start.size), s_end + tail)
 
 
