@@ -18,7 +18,7 @@ from rich.progress import (
 from ucnstudy.store import Study, open_study
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line
 
 
 @dataclass
