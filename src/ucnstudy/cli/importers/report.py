@@ -44,7 +44,8 @@ def import_with_progress(
 
 def print_result(result: ImportResult) -> None:
     if result.skipped:
-        console.print(f"{result.path}: already imported ({kind_label(result)}), nothing added", soft_wrap=True)
+        console.print(f"{result.path}: already imported ({kind_label(result)}), nothing added",
+                      soft_wrap=True)
         return
     added = ", ".join(f"{n:,} {t}" for t, n in result.rows.items() if n) or "no rows"
     console.print(f"{result.path}: added {added}", soft_wrap=True)
