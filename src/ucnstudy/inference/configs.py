@@ -21,6 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
 from ucnstudy.inference.beacon import BeaconFilter
 from ucnstudy.inference.detectors import ActivityDetector, Detector, WindowDetector
 from ucnstudy.inference.filters import BlocklistFilter, EventFilter, RepeatFilter, UserFlagFilter
@@ -34,7 +37,7 @@ class ListedFlagFilter:
 
     name: str = "listed-flag"
 
-    def keep(self, events):  # type: ignore[no-untyped-def]
+    def keep(self, events: pd.DataFrame) -> np.ndarray:
         return ~events["listed"].fillna(False).to_numpy(bool)
 
 
