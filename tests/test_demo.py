@@ -252,3 +252,11 @@ def test_the_same_demo_loads_into_postgresql(pg, tmp_path: Path) -> None:
         assert pg.counts() == duck.counts()
         query = "SELECT sum(bytes_in), count(DISTINCT flowid) FROM flows"
         assert duck.engine.raw.execute(query).fetchone() == pg.con.raw_sql(query).fetchone()
+
+
+def test_referers_point_to_pages_the_device_loaded_before(study) -> None:
+    missing, total = study.engine.raw.execute(
+        "SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM httpreqs p WHERE p.devid = r.devid "
+        "AND p.req_url = r.req_referer AND p.ts <= r.ts AND p.res_mimetype LIKE 'text/html%')), count(*) "
+        "FROM httpreqs r WHERE r.req_referer LIKE 'http://%'").fetchone()
+    assert total > 100 and missing == 0

@@ -8,6 +8,8 @@ with a search engine or nothing as Referer.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,8 +41,8 @@ def user_requests(
 ) -> Requests:
     video_sites = _video_sites(rng, seed, device, country, world, sessions.segments.of_kind(VIDEO).size)
     v_ts, v_site, v_new = _visits(rng, seed, device, country, sessions, world, video_sites)
-    page_url = _page_urls(rng, world, v_site)
-    views = _expand_views(rng, device, world, v_ts, v_site, v_new, page_url, country)
+    page_url, page_path = _page_urls(rng, world, v_site)
+    views = _expand_views(rng, device, world, v_ts, v_site, v_new, (page_url, page_path), country)
     stream = _streams(rng, device, sessions, world, video_sites)
     return Requests.concat([r for r in (views, stream) if len(r)] or [Requests.empty()])
 
@@ -84,19 +86,17 @@ def _video_sites(
     return rng.choice(p.size, size=n, p=p)
 
 
-def _page_urls(rng: np.random.Generator, world: World, site: np.ndarray) -> pa.Array:
+def _page_urls(rng: np.random.Generator, world: World, site: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """URL and path of each page view (resources carry the URL as their Referer)."""
     s = world.sites
     comp = s.comp_start[site]
-    res = s.res_start[comp] + (rng.random(site.size) * s.res_count[comp]).astype(np.int64)
+    res = _resources(rng, world, comp)
     scheme = np.where(s.https[site], "https://", "http://")
     host = pa.array(np.array(world.catalog.names, dtype=object)[s.comp_host[comp]], pa.string())
-    return join_strings(
-        pa.array(scheme, pa.string()),
-        host,
-        s.res_prefix.take(res),
-        numbers(rng.integers(100_000, 9_999_999, site.size)),
-        s.res_suffix.take(res),
+    path = join_strings(
+        s.res_prefix.take(res), numbers(rng.integers(100_000, 9_999_999, site.size)), s.res_suffix.take(res)
     )
+    return join_strings(pa.array(scheme, pa.string()), host, path), path
 
 
 def _expand_views(
@@ -106,9 +106,10 @@ def _expand_views(
     ts: np.ndarray,
     site: np.ndarray,
     new: np.ndarray,
-    page_url: pa.Array,
+    pages: tuple[pa.Array, pa.Array],
     country: str,
 ) -> Requests:
+    """Each page view: its page, then its components' resources (one connection per host)."""
     s = world.sites
     view = np.repeat(np.arange(site.size), s.comp_count[site])
     comp = s.comp_start[site[view]] + (
@@ -123,7 +124,8 @@ def _expand_views(
     r_role = s.comp_role[r_comp]
     is_page = r_role == PAGE
     r_ts = ts[r_view] + np.where(is_page, 0.0, rng.uniform(0.3, 3.0, r_view.size))
-    status, size = _status_and_size(rng, world, r_comp, r_role)
+    r_res = _resources(rng, world, r_comp)
+    status, size = _status_and_size(rng, world, r_res, r_role)
     http = ~s.https[site[r_view]]
     requests = Requests(
         ts=r_ts,
@@ -140,27 +142,50 @@ def _expand_views(
         app=np.full(r_ts.size, device.browser_app if device.has_hostview else None, dtype=object),
     )
     h = np.nonzero(http)[0]
-    previous = np.append(0, np.arange(site.size - 1))
+    rows = ViewRows(h, r_view[h], r_res[h], status[h], is_page[h], requests.host[h])
+    requests.http_columns = _view_http_columns(rng, device, world, rows, new, pages, country)
+    return requests
+
+
+class ViewRows(NamedTuple):
+    """The plain-HTTP requests of some page views: row index, view, resource, status, host."""
+
+    index: np.ndarray
+    view: np.ndarray
+    res: np.ndarray
+    status: np.ndarray
+    is_page: np.ndarray
+    host: np.ndarray
+
+
+def _view_http_columns(rng: np.random.Generator, device: Device, world: World, rows: ViewRows,
+                       new: np.ndarray, pages: tuple[pa.Array, pa.Array], country: str
+                       ) -> dict[str, pa.Array]:
+    """httpreqs columns of page-view requests; a page row carries its view's URL."""
+    s = world.sites
+    page_url, page_path = pages
+    previous = np.append(0, np.arange(len(page_url) - 1))
     page_referer = np.where(new, -1, previous)  # continuing on a site: the previous page
-    referer = _referers(
-        rng, page_url, np.where(is_page[h], page_referer[r_view[h]], r_view[h]), is_page[h], country
-    )
-    res = _resources(rng, world, r_comp[h])
-    path = join_strings(
-        s.res_prefix.take(res), numbers(rng.integers(1_000, 999_999, h.size)), s.res_suffix.take(res)
-    )
-    host = pa.array(np.array(world.catalog.names, dtype=object)[requests.host[h]], pa.string())
-    requests.http_columns = {
-        "req_method": pa.array(np.full(h.size, "GET", dtype=object), pa.string()),
-        "req_url": join_strings("http://", host, path),
+    n = rows.index.size
+    source = np.where(rows.is_page, page_referer[rows.view], rows.view)
+    referer = _referers(rng, page_url, source, rows.is_page, country)
+    res = rows.res
+    own = join_strings(s.res_prefix.take(res), numbers(rng.integers(1_000, 999_999, n)),
+                       s.res_suffix.take(res))
+    view = pa.array(rows.view)
+    mask = pa.array(rows.is_page)
+    path = pc.if_else(mask, page_path.take(view), own)
+    host = pa.array(np.array(world.catalog.names, dtype=object)[rows.host], pa.string())
+    return {
+        "req_method": pa.array(np.full(n, "GET", dtype=object), pa.string()),
+        "req_url": pc.if_else(mask, page_url.take(view), join_strings("http://", host, path)),
         "req_url_host": host,
         "req_url_path": path,
-        "req_ua": pa.array(np.full(h.size, device.browser_ua, dtype=object), pa.string()),
+        "req_ua": pa.array(np.full(n, device.browser_ua, dtype=object), pa.string()),
         "req_referer": referer,
-        "res_status_code": pa.array(status[h], pa.int32()),
+        "res_status_code": pa.array(rows.status, pa.int32()),
         "res_mimetype": s.res_mime.take(res),
     }
-    return requests
 
 
 def _resources(rng: np.random.Generator, world: World, comp: np.ndarray) -> np.ndarray:
@@ -169,11 +194,10 @@ def _resources(rng: np.random.Generator, world: World, comp: np.ndarray) -> np.n
 
 
 def _status_and_size(
-    rng: np.random.Generator, world: World, comp: np.ndarray, role: np.ndarray
+    rng: np.random.Generator, world: World, res: np.ndarray, role: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    res = _resources(rng, world, comp)
-    size = world.sites.res_size[res] * rng.lognormal(0, 0.6, comp.size)
-    u = rng.random(comp.size)
+    size = world.sites.res_size[res] * rng.lognormal(0, 0.6, res.size)
+    u = rng.random(res.size)
     status = np.select(
         [(role == STATIC) & (u < 0.15), u > 0.99, (role == PAGE) & (u > 0.96)], [304, 404, 302], 200
     )
