@@ -84,50 +84,47 @@ def chunk_count(params: DemoParams) -> int:
 
 
 def device_chunk(params: DemoParams, pop: Population, world: World, device: Device, block: int) -> Chunk:
+    """One device over one block of days: sessions, requests, capture tables, truth."""
     rng = np.random.default_rng([params.seed, device.id, block, 1])
     first = block * params.chunk_days
-    n = min(params.chunk_days, params.days - first)
-    country = pop.country(device)
-    days = LocalDays.build(pop.timezone(device), params.start + timedelta(days=first), n)
-    day_no = first + np.arange(n)
+    days = LocalDays.build(pop.timezone(device), params.start + timedelta(days=first),
+                           min(params.chunk_days, params.days - first))
+    day_no = first + np.arange(days.n)
     active = (day_no >= device.first_day) & (day_no < device.last_day)
     _, block_end = days.day_bounds_utc()
     sessions = _clip(generate_sessions(rng, device, days, active), block_end[-1] - BLOCK_MARGIN)
-    req = sort_by_time(
-        Requests.concat(
-            [
-                user_requests(rng, params.seed, device, country, sessions, world),
-                background_requests(rng, device, sessions, world),
-            ]
-        )
-    )
-    net = build_network(rng, device, country, req, world, port_base=(device.id * 7919 + block * 5003) % 16384)
-    pieces = transfer_pieces(rng, req, net)
-    tables = {
-        "dnsreqs": net.dnsreqs,
-        "httpreqs": http_table(device, req, net),
-        "devicetraffic": devicetraffic(device.id, pieces),
-        "deviceapptraffic": deviceapptraffic(device.id, pieces, net),
-        "flows": flows(device.id, pieces, net),
-    }
+    country = pop.country(device)
+    req = sort_by_time(Requests.concat([
+        user_requests(rng, params.seed, device, country, sessions, world),
+        background_requests(rng, device, sessions, world),
+    ]))
+    port_base = (device.id * 7919 + block * 5003) % 16384
+    net = build_network(rng, device, country, req, world, port_base)
+    tables = _capture_tables(rng, device, req, net)
     if device.has_hostview:
         gt = ground_truth(rng, device, sessions)
-        tables |= gt | {
-            "sockets": sockets(device, net),
-            "runningapps": running_apps(rng, device, sessions, gt),
-        }
+        agent = {"sockets": sockets(device, net), "runningapps": running_apps(rng, device, sessions, gt)}
+        tables |= gt | agent
     owner = pop.user(device.owners[0])
     plan = day_plan(params.seed, owner, days, block)
-    locations = [network_rows(rng, pop, device, owner, plan, sessions.online_start, sessions.online_end)]
+    locations = [network_rows(rng, device, owner, plan, sessions.online_start, sessions.online_end)]
     if device.devtype == "phone" and not device.shared:
         locations.insert(0, moves_rows(device, owner, _plan_on(plan, active, days)))
     tables["locations"] = pa.concat_tables(locations, promote_options="default")
-    http = req.http
-    truth = {
-        "dnsreqs": {"origin": net.lookup_origin, "component": net.lookup_component},
-        "httpreqs": {"origin": req.origin[http], "component": req.component[http]},
-    }
+    truth = {"dnsreqs": {"origin": net.lookup_origin, "component": net.lookup_component},
+             "httpreqs": {"origin": req.origin[req.http], "component": req.component[req.http]}}
     return Chunk(f"device={device.id},block={block}", tables, truth)
+
+
+def _capture_tables(rng: np.random.Generator, device: Device, req: Requests, net: Network
+                    ) -> dict[str, pa.Table]:
+    """What a capture of the device's traffic holds: DNS, HTTP, per-second, per-tuple, flows."""
+    pieces = transfer_pieces(rng, req, net)
+    return {
+        "dnsreqs": net.dnsreqs, "httpreqs": http_table(device, req, net),
+        "devicetraffic": devicetraffic(device.id, pieces),
+        "deviceapptraffic": deviceapptraffic(device.id, pieces, net), "flows": flows(device.id, pieces, net),
+    }
 
 
 def _clip(s: Sessions, limit: float) -> Sessions:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ucnstudy.demo.population import MOBILE_NETWORKS, WORK_NETWORKS, Device, Population, User
+from ucnstudy.demo.population import MOBILE_NETWORKS, WORK_NETWORKS, Device, User
 from ucnstudy.demo.rhythms import LocalDays
 from ucnstudy.demo.sessions import merge_intervals, to_timestamp
 
@@ -72,19 +72,33 @@ def moves_rows(device: Device, user: User, plan: tuple[np.ndarray, ...]) -> pa.T
     )
 
 
-def network_rows(
-    rng: np.random.Generator,
-    pop: Population,
-    device: Device,
-    user: User,
-    plan: tuple[np.ndarray, ...],
-    on_start: np.ndarray,
-    on_end: np.ndarray,
-) -> pa.Table:
+def network_rows(rng: np.random.Generator, device: Device, user: User, plan: tuple[np.ndarray, ...],
+                 on_start: np.ndarray, on_end: np.ndarray) -> pa.Table:
     """VPN sessions: online intervals cut where the owner changes place."""
+    lo, hi, where = _online_at_places(plan, on_start, on_end)
+    if device.devtype != "phone":  # laptops and tablets go online at home or at work only
+        where = np.where(where == "work", "work", "home")
+    asn, asname, public = _networks(rng, user, where)
+    hh = user.household
+    home = user.places["home"]
+    lat = np.array([user.places.get(w, home)[0] for w in where], dtype=float)
+    lon = np.array([user.places.get(w, home)[1] for w in where], dtype=float)
+    return pa.table({
+        "devid": pa.array(np.full(lo.size, device.id, np.int64)), "source": _const("vpn", lo.size),
+        "entertime": to_timestamp(lo), "exittime": to_timestamp(hi),
+        "name": pa.array([f"{a}, {hh.city[0]}" for a in asname], pa.string()),
+        "lat": pa.array(np.round(lat, 2)), "lon": pa.array(np.round(lon, 2)),
+        "net_public_ip": pa.array(public, pa.string()), "net_asnumber": pa.array(asn.astype(np.int64)),
+        "net_asname": pa.array(asname, pa.string()), "city": _const(hh.city[0], lo.size),
+        "country": _const(COUNTRY_NAMES[hh.country], lo.size), "kind": _const("place", lo.size),
+    })
+
+
+def _online_at_places(plan: tuple[np.ndarray, ...], on_start: np.ndarray, on_end: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intersection of online intervals with place visits (both sorted and non-overlapping)."""
     start, end, place = plan
     on_start, on_end = merge_intervals(on_start, on_end)
-    # Intersect online intervals with place visits (both sorted, each set non-overlapping).
     i = np.searchsorted(end, on_start, side="right")
     j = np.searchsorted(start, on_end, side="left")
     count = np.maximum(j - i, 0)
@@ -92,39 +106,22 @@ def network_rows(
     pv = np.repeat(i, count) + (np.arange(on.size) - np.repeat(np.cumsum(count) - count, count))
     lo, hi = np.maximum(on_start[on], start[pv]), np.minimum(on_end[on], end[pv])
     ok = hi > lo
-    lo, hi, where = lo[ok], hi[ok], place[pv][ok]
-    if device.devtype != "phone":  # laptops and tablets go online at home or at work only
-        where = np.where(where == "work", "work", "home")
+    return lo[ok], hi[ok], place[pv][ok]
+
+
+def _networks(rng: np.random.Generator, user: User, where: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AS number, AS name and public address of the network at each place."""
     hh = user.household
     mobile = MOBILE_NETWORKS[hh.country][user.id % 2]
     work = WORK_NETWORKS[hh.country]
-    asn = np.select([where == "home", where == "work"], [hh.isp[0], work[0]], mobile[0])
-    asname = np.select([where == "home", where == "work"], [hh.isp[1], work[1]], mobile[1])
-    prefix = np.select([where == "home", where == "work"], [hh.isp[2], work[2]], mobile[2])
-    octets = rng.integers(1, 255, (lo.size, 2))
-    public = np.where(
-        where == "home", hh.public_ip, [f"{p}.{a}.{b}" for p, (a, b) in zip(prefix, octets, strict=True)]
-    )
-    city = hh.city[0]
-    lat = np.array([user.places.get(w, user.places["home"])[0] for w in where]) if lo.size else np.empty(0)
-    lon = np.array([user.places.get(w, user.places["home"])[1] for w in where]) if lo.size else np.empty(0)
-    return pa.table(
-        {
-            "devid": pa.array(np.full(lo.size, device.id, np.int64)),
-            "source": _const("vpn", lo.size),
-            "entertime": to_timestamp(lo),
-            "exittime": to_timestamp(hi),
-            "name": pa.array([f"{a}, {city}" for a in asname], pa.string()),
-            "lat": pa.array(np.round(lat, 2)),
-            "lon": pa.array(np.round(lon, 2)),
-            "net_public_ip": pa.array(public, pa.string()),
-            "net_asnumber": pa.array(asn.astype(np.int64)),
-            "net_asname": pa.array(asname, pa.string()),
-            "city": _const(city, lo.size),
-            "country": _const(COUNTRY_NAMES[hh.country], lo.size),
-            "kind": _const("place", lo.size),
-        }
-    )
+    at = [where == "home", where == "work"]
+    asn = np.select(at, [hh.isp[0], work[0]], mobile[0])
+    asname = np.select(at, [hh.isp[1], work[1]], mobile[1])
+    prefix = np.select(at, [hh.isp[2], work[2]], mobile[2])
+    octets = rng.integers(1, 255, (where.size, 2))
+    public = np.array([f"{p}.{a}.{b}" for p, (a, b) in zip(prefix, octets, strict=True)], dtype=object)
+    return asn, asname, np.where(where == "home", hh.public_ip, public)
 
 
 def _const(value: str, n: int) -> pa.Array:

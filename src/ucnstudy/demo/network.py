@@ -71,52 +71,74 @@ def flowids(
     )
 
 
-def build_network(
-    rng: np.random.Generator, device: Device, country: str, requests: Requests, world: World, port_base: int
-) -> Network:
-    cat = world.catalog
+@dataclass
+class _Conns:
+    """Connections: one per connection key, in key order, with their first request."""
+
+    of_request: np.ndarray  # connection index of each request (-1 for bare lookups)
+    first_request: np.ndarray
+    start: np.ndarray
+    host: np.ndarray
+
+
+@dataclass
+class _Lookups:
+    ts: np.ndarray
+    host: np.ndarray
+    qtype: np.ndarray
+    origin: np.ndarray
+    component: np.ndarray
+
+
+def build_network(rng: np.random.Generator, device: Device, country: str, requests: Requests, world: World,
+                  port_base: int) -> Network:
+    conns = _connections(requests)
+    look = _lookups(rng, device, requests, conns, world)
+    first = conns.first_request
+    tuples = _tuples(device, country, world, conns.start, conns.host, requests.port[first],
+                     requests.proto[first], requests.app[first], look.ts, port_base)
+    lookup_tuple = conns.start.size + np.arange(look.ts.size)
+    dns, n_answers = _dns_table(rng, device, world, look.ts, look.host, look.qtype, tuples, lookup_tuple)
+    return Network(conns.of_request, conns.start, conns.host, requests.port[first] == 443, look.ts,
+                   lookup_tuple, n_answers, tuples, dns, look.origin, look.component)
+
+
+def _connections(requests: Requests) -> _Conns:
+    """Requests (in time order) grouped by connection key; bare lookups have none."""
     live = ~requests.dns_only
     keys, first, cid = np.unique(np.where(live, requests.conn, -1), return_index=True, return_inverse=True)
     start = np.full(keys.size, np.inf)
     np.minimum.at(start, cid, requests.ts)
     drop = keys == -1  # the bare lookups' pseudo-connection
-    conn_of_request = np.where(live, cid - drop.cumsum()[cid], -1)
     keep = ~drop
-    start, host = start[keep], requests.host[first[keep]]
-    port, proto = requests.port[first[keep]], requests.proto[first[keep]]
-    app = requests.app[first[keep]]
-    # Lookups: the first connection to a host in each TTL window, plus every bare lookup.
+    of_request = np.where(live, cid - drop.cumsum()[cid], -1)
+    return _Conns(of_request, first[keep], start[keep], requests.host[first[keep]])
+
+
+def _lookups(rng: np.random.Generator, device: Device, requests: Requests, conns: _Conns, world: World
+             ) -> _Lookups:
+    """The first connection to a host in each TTL window triggers a lookup, as does a bare one."""
+    cat = world.catalog
+    host, start = conns.host, conns.start
     ttl = np.maximum(cat.ttl[host], 1)
-    phase = (host * 7919) % ttl
-    bucket = np.floor((start + phase) / ttl).astype(np.int64)
+    bucket = np.floor((start + (host * 7919) % ttl) / ttl).astype(np.int64)
     order = np.lexsort((start, bucket, host))
-    first_in_window = np.append(True, (np.diff(host[order]) != 0) | (np.diff(bucket[order]) != 0))[
-        : order.size
-    ]
+    first_in_window = np.ones(order.size, bool)
+    first_in_window[1:] = (np.diff(host[order]) != 0) | (np.diff(bucket[order]) != 0)
     trig = np.sort(order[first_in_window])
     nx = cat.first_address.is_null().to_numpy(zero_copy_only=False)
     trig = trig[~nx[host[trig]]]
-    bare = np.nonzero(~live)[0]
-    l_host = np.concatenate([host[trig], requests.host[bare]])
-    l_ts = np.concatenate([start[trig], requests.ts[bare]]) - rng.uniform(0.004, 0.06, l_host.size)
-    first_req = first[keep][trig]
-    l_origin = np.concatenate([requests.origin[first_req], requests.origin[bare]])
-    l_comp = np.concatenate([requests.component[first_req], requests.component[bare]])
-    l_type = np.full(l_host.size, A)
+    bare = np.nonzero(requests.dns_only)[0]
+    cause = np.concatenate([conns.first_request[trig], bare])
+    ts = np.concatenate([start[trig], requests.ts[bare]]) - rng.uniform(0.004, 0.06, cause.size)
+    qtype = np.full(cause.size, A)
     if device.os in ("ios", "darwin"):  # A and AAAA asked together
-        l_host, l_ts = np.tile(l_host, 2), np.concatenate([l_ts, l_ts + 0.0003])
-        l_origin, l_comp = np.tile(l_origin, 2), np.tile(l_comp, 2)
-        l_type = np.concatenate([l_type, np.full(l_type.size, AAAA)])
-    order = np.argsort(l_ts, kind="stable")  # DNS rows (and their truth) in time order
-    l_host, l_ts, l_origin, l_comp, l_type = (a[order] for a in (l_host, l_ts, l_origin, l_comp, l_type))
-    tuples = _tuples(device, country, world, start, host, port, proto, app, l_ts, port_base)
-    n_conn = start.size
-    lookup_tuple = n_conn + np.arange(l_ts.size)
-    dns, n_answers = _dns_table(rng, device, world, l_ts, l_host, l_type, tuples, lookup_tuple)
-    https = port == 443
-    return Network(
-        conn_of_request, start, host, https, l_ts, lookup_tuple, n_answers, tuples, dns, l_origin, l_comp
-    )
+        cause, ts = np.tile(cause, 2), np.concatenate([ts, ts + 0.0003])
+        qtype = np.concatenate([qtype, np.full(qtype.size, AAAA)])
+    order = np.argsort(ts, kind="stable")  # DNS rows (and their truth) in time order
+    cause = cause[order]
+    return _Lookups(ts[order], requests.host[cause], qtype[order], requests.origin[cause],
+                    requests.component[cause])
 
 
 def _tuples(
