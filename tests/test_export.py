@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from engine_compare import assert_same_result
 from handmade_study import canonical_tables, load
-from ucnstudy import Study
+from ucnstudy import Study, open_study
 from ucnstudy.cli import main
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import TABLES
@@ -149,3 +149,16 @@ def test_to_arrow_uses_copy_on_postgres_and_agrees_with_duckdb(pg: Study, duck: 
     got = to_arrow(query(pg))
     assert_same_result(got, to_arrow(query(duck)), "user DNS responses")
     assert got.num_rows == sum(canonical_tables()["dnsreqs"]["user_req"].to_pylist())
+
+
+def test_read_only_postgres_study_runs_analyses_that_use_memtables(pg: Study, pg_url: str) -> None:
+    """`ucn analyze`/`report` open studies read-only; ibis.memtable lookups (local time, heatmap
+    bins) still need session temp tables, which a read-only PostgreSQL transaction refuses."""
+    from ucnstudy.analyses import ANALYSES
+
+    load(pg)
+    with open_study(pg_url, read_only=True) as study:
+        heatmap = ANALYSES["heatmap"]
+        assert len(heatmap.run(study, heatmap.params())) > 0
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            study.engine.raw.execute("DELETE FROM users")
