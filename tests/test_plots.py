@@ -220,6 +220,8 @@ def test_traffic_by_port_bars_are_the_shares() -> None:
     left, right = named.figure.axes
     assert [p.get_width() for p in left.patches] == [83.3, 16.7]
     assert tick_labels(left, "y") == ["443 HTTPS", "80"]
+    assert left.yaxis_inverted() and right.yaxis_inverted()  # largest share on top in both panels
+    assert [t.get_text() for t in left.texts] == ["83.3%", "16.7%"]
     assert left.get_xlabel() == "Share of all bytes (%)" and right.get_xlabel() == "Share of all packets (%)"
 
 

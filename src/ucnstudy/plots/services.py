@@ -15,6 +15,10 @@ from ucnstudy.plots.style import NamedFigure, colors, new_figure, no_data
 TOP_BARS = 15
 
 
+def _share(value: float) -> str:
+    return f"{value:.1f}%" if value >= 0.1 or value == 0 else f"{value:.1g}%"
+
+
 def _hbars(ax: Axes, labels: list[str], values: np.ndarray, xlabel: str, title: str) -> None:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
@@ -22,9 +26,12 @@ def _hbars(ax: Axes, labels: list[str], values: np.ndarray, xlabel: str, title: 
         no_data(ax)
         return
     y = np.arange(len(labels))
-    ax.barh(y, values, color=colors(len(labels)))
+    bars = ax.barh(y, values, color=colors(len(labels)))
+    ax.bar_label(bars, fmt=_share, padding=2, fontsize=7)  # small shares stay readable
+    ax.set_xlim(0, max(float(np.max(values)), 1e-9) * 1.15)
     ax.set_yticks(y, labels, fontsize=8)
-    ax.invert_yaxis()  # largest on top
+    if not ax.yaxis_inverted():  # largest on top (axes sharing y share the inversion)
+        ax.invert_yaxis()
 
 
 def traffic_by_port_figures(ports: pd.DataFrame, params: object = None,
@@ -57,6 +64,10 @@ def _family_shares(frame: pd.DataFrame, column: str, count: str) -> pd.Series:
     return 100.0 * totals / max(float(totals.sum()), 1.0)
 
 
+UA_TITLES = {"browser": "Browser family", "os": "OS family", "device": "Device family",
+             "req_ua": "User-Agent"}
+
+
 def user_agents_figures(uas: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
     count = _count_column(uas)
     kinds = [c for c in ("browser", "os", "device") if c in uas.columns]
@@ -65,7 +76,7 @@ def user_agents_figures(uas: pd.DataFrame, params: object = None, ctx: object = 
     for ax, column in zip(axes[0], kinds, strict=True):
         shares = _family_shares(uas, column, count).head(TOP_BARS)
         _hbars(ax, [str(s)[:40] for s in shares.index], shares.to_numpy(float),
-               "Share of HTTP requests (%)", column.replace("_", " ").capitalize())
+               "Share of HTTP requests (%)", UA_TITLES[column])
     fig.suptitle(f"HTTP requests by User-Agent ({int(uas[count].sum()):,} requests)")
     return [NamedFigure("user-agents", "User agents", fig,
                         "Share of HTTP requests per parsed User-Agent family (ua-parser); requests "
