@@ -6,6 +6,8 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
+from ucnstudy.store.fetch import to_arrow
+
 US_PER_S = 1_000_000
 TS = dt.Timestamp(scale=6)  # nullable; window results of NOT NULL columns need the cast
 
@@ -32,6 +34,6 @@ def iso_utc(values: pd.Series) -> pd.Series:
 
 
 def frame(expr: ir.Table) -> pd.DataFrame:
-    """Execute through Arrow (identical schemas on every engine), then to pandas."""
-    table = expr.to_pyarrow()
+    """Execute through Arrow (identical schemas on every engine; COPY on PostgreSQL), then to pandas."""
+    table = to_arrow(expr)
     return table.to_pandas(types_mapper=None, timestamp_as_object=False)
