@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,spark]'
 	touch $(STAMP)
 
-# Debian tools the tests use (tshark for the pcap cross-check, chromium for the report).
+# Debian tools the tests use: tshark (pcap cross-check), chromium (report in a real browser),
+# Java 17 (local Spark).
 system-deps:
-	@command -v tshark >/dev/null && command -v chromium >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark chromium >/dev/null; }
+	@command -v tshark >/dev/null && command -v chromium >/dev/null && command -v java >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    tshark chromium openjdk-17-jre-headless >/dev/null; }
 
 demo: venv
 	$(BIN)/ucn --db $(DB) demo
