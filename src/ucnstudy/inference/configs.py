@@ -82,6 +82,8 @@ class UcnParams:
     beacon_threshold: float = 0.8
     learned_threshold: float = 0.5
     learned_folds: int | None = None  # None: leave-one-device-out
+    learned_max_train: int = 300_000  # training rows sampled per fold
+    learned_max_iter: int = 200  # boosting iterations
 
 
 def ucnstudy_configs(p: UcnParams | None = None, extra_hosts: set[str] | None = None,
@@ -103,6 +105,7 @@ def ucnstudy_configs(p: UcnParams | None = None, extra_hosts: set[str] | None = 
         configs.append(Config(
             "ucn/learned", "ucnstudy", [],
             LearnedDetector(threshold=p.learned_threshold, folds=p.learned_folds,
+                            max_train=p.learned_max_train, max_iter=p.learned_max_iter,
                             activity=ActivityDetector(gap=p.gap, min_events=p.min_events, tail=p.tail)),
             "gradient boosting on per-event features (leave-one-device-out), then activities"))
     return configs

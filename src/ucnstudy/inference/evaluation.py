@@ -35,6 +35,7 @@ class EvaluationParams:
     ucn: UcnParams = field(default_factory=UcnParams)
     blocklists: tuple[str, ...] = ()  # extra host / Adblock list files
     learned: bool = True
+    truth_devices_only: bool = False  # load only the events of devices with ground truth (cheaper)
     day_tolerances: tuple[int, ...] = (60, 900, 3600)
     sweeps: bool = False
     sweep_gaps: tuple[int, ...] = (30, 60, 120, 300, 600, 1200)
@@ -104,7 +105,7 @@ def evaluate_study(study: Study, params: EvaluationParams | None = None,
     if not truth:
         raise StudyError("the study has no ground truth (gt_foreground / gt_io): nothing to evaluate")
     devices = load_devices(study)
-    events = load_events(study)
+    events = load_events(study, sorted(truth) if params.truth_devices_only else None)
     runner = Runner(events, truth, dict(zip(devices["devid"], devices["devtype"], strict=True)),
                     dict(zip(devices["devid"], devices["tz"], strict=True)))
     extra = load_host_lists(params.blocklists) if params.blocklists else set()

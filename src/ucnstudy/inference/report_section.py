@@ -1,9 +1,15 @@
 """The report's "user activity against ground truth" section (registered when imported).
 
 It runs only when the study has ground truth (gt_foreground or gt_io rows). To stay within the
-report's time budget the learned detector uses 3 device folds instead of leave-one-device-out
-(still never scored on a device it learned from), the window rule runs with W = 0 and 10 only,
-and no sweeps are run; `ucn evaluate` does the full run.
+report's time budget (issue 5: the whole report at 10M events in under 2 minutes) it evaluates a
+bounded version of `ucn evaluate`'s run, stated in the section's parameters:
+  * only the events of devices with ground truth are loaded (host popularity, a learned feature,
+    is then computed over those devices only);
+  * the original's four configurations with W = 0 only, ucnstudy's rule-based ones unchanged;
+  * the learned detector uses 2 device folds instead of leave-one-device-out (still never scored
+    on a device it learned from), trains on at most 20,000 sampled events per fold with 100
+    boosting iterations;
+  * no sweeps. `ucn evaluate` does the full run.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from ucnstudy.inference.groundtruth import has_ground_truth
 from ucnstudy.store import Study
 
 TITLE = "User activity inferred from traffic, against ground truth"
-REPORT_PARAMS = EvaluationParams(windows=(0, 10), ucn=UcnParams(learned_folds=3))
+REPORT_PARAMS = EvaluationParams(
+    windows=(0,), truth_devices_only=True,
+    ucn=UcnParams(learned_folds=2, learned_max_train=20_000, learned_max_iter=100))
 
 
 def _summary(result: Evaluation) -> str:
