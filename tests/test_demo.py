@@ -260,3 +260,26 @@ def test_referers_point_to_pages_the_device_loaded_before(study) -> None:
         "AND p.req_url = r.req_referer AND p.ts <= r.ts AND p.res_mimetype LIKE 'text/html%')), count(*) "
         "FROM httpreqs r WHERE r.req_referer LIKE 'http://%'").fetchone()
     assert total > 100 and missing == 0
+
+
+def test_laptops_and_pcs_poll_through_idle_hours(chunks) -> None:
+    """As in the real study, most DNS/HTTP rows of devices with ground truth fall outside activity.
+
+    Reference: a row is outside when its second is more than 60 s from every non-idle
+    gt_foreground interval of its device (the demo's planted activity).
+    """
+    outside = total = 0
+    for c in chunks[1:]:
+        fg = c.tables.get("gt_foreground")
+        if fg is None or not fg.num_rows:
+            continue
+        active = fg.filter(pc.invert(fg["idle"])).to_pandas()
+        lo = active["starttime"].to_numpy("datetime64[s]").astype(np.int64) - 60
+        hi = active["endtime"].to_numpy("datetime64[s]").astype(np.int64) + 60
+        for name in ("dnsreqs", "httpreqs"):
+            ts = c.tables[name]["ts"].to_numpy().astype("datetime64[s]").astype(np.int64)
+            inside = ((ts[:, None] >= lo[None, :]) & (ts[:, None] < hi[None, :])).any(axis=1)
+            outside += int((~inside).sum())
+            total += ts.size
+    assert total > 10_000
+    assert 0.45 < outside / total < 0.75  # the 2015 demo before overnight idling: 0.27

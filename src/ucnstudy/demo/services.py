@@ -149,6 +149,10 @@ SERVICES: tuple[Service, ...] = (
             "application/rss+xml", 22_000, ua="Feedly/1.0", optional=True, country="uk"),
     Service("news-fr", "www.lemonde.fr", "akamai", ALL, "always", 1_800, "http", "/rss/une.xml?n=",
             "application/rss+xml", 25_000, ua="Feedly/1.0", optional=True, country="fr"),
+    # A browser left open on a live news page keeps polling for updates whether or not anyone
+    # looks: no list knows the host, and laptops and PCs left on overnight send most of these.
+    Service("news-live", "polling.bbc.co.uk", "akamai", DESKTOP, "always", 120, "http",
+            "/news/latest_breaking_news?audience=", "application/json", 240, ua="Mozilla/5.0"),
     # In-app advertising and analytics: only while an app is in use
     Service("inapp-ads", "googleads.g.doubleclick.net", "google-alias", MOBILE, "session", 90, "http",
             "/mads/gma?preqs=", "text/html", 3_500, ua=DALVIK),

@@ -35,6 +35,11 @@ OFFICE_APPS = {
 DESKTOP_APP = {"windows": "explorer.exe", "darwin": "Finder", "ios": "springboard", "android": "launcher"}
 # Per kind: P(keyboard), P(mouse) in an engaged second; video shows speaker output instead.
 IO_RATES = {BROWSE: (0.02, 0.10), VIDEO: (0.0, 0.005), OFFICE: (0.14, 0.05)}
+# Idle online time of laptops and PCs (hours): left on overnight or with the lid open.
+PC_OVERNIGHT = 0.5  # share of a PC's days that end with the PC left on through the night
+OVERNIGHT_HOURS = (7.0, 12.0)
+LAPTOP_LEFT_OPEN = 0.4  # share of laptop sessions after which the laptop stays online
+LEFT_OPEN_HOURS = (3.0, 10.0)
 
 
 @dataclass
@@ -136,8 +141,10 @@ def _online(rng: np.random.Generator, device: Device, days: LocalDays, active: n
     """Intervals with network connectivity.
 
     Phones and always-on desktops: every active day. Other desktops: from a while before the
-    first session of a day to hours after its last one (left on, idle). Laptops and tablets:
-    around their sessions, then asleep.
+    first session of a day to hours after its last one (left on, idle), on some days through
+    the night (screen locked). Laptops and tablets: around their sessions, then asleep; some
+    laptop sessions end with the lid left open for hours. The services keep polling through
+    these idle hours: in the real study most events of such devices fell outside any activity.
     """
     lo, hi = days.day_bounds_utc()
     if device.devtype == "phone" or device.always_on:
@@ -146,10 +153,14 @@ def _online(rng: np.random.Generator, device: Device, days: LocalDays, active: n
         day = np.clip(np.searchsorted(lo, s_start, side="right") - 1, 0, days.n - 1)
         starts = np.nonzero(np.append(True, day[1:] != day[:-1]))[0]
         first, last = s_start[starts], np.maximum.reduceat(s_end, starts)
-        return merge_intervals(first - rng.uniform(600, 3600, first.size),
-                               last + rng.uniform(3600, 4 * 3600, last.size))
+        overnight = rng.random(last.size) < PC_OVERNIGHT
+        after = np.where(overnight, rng.uniform(*OVERNIGHT_HOURS, last.size), rng.uniform(1, 4, last.size))
+        return merge_intervals(first - rng.uniform(600, 3600, first.size), last + after * 3600)
     before, after = {"tablet": (60, 900), "laptop": (300, 2400), "pc": (600, 3600)}[device.devtype]
     tail = after * rng.lognormal(0, 0.8, s_end.size)
+    if device.devtype == "laptop":
+        left_open = rng.random(s_end.size) < LAPTOP_LEFT_OPEN
+        tail = np.where(left_open, rng.uniform(*LEFT_OPEN_HOURS, s_end.size) * 3600, tail)
     return merge_intervals(s_start - before * rng.random(s_start.size), s_end + tail)
 
 
