@@ -12,7 +12,17 @@ import pytest
 
 from ucnstudy import Study, open_study
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+def _real_data_dir() -> Path:
+    """The shared real samples: $UCN_REAL_DATA, else ../shared/data/real beside the checkout."""
+    if os.environ.get("UCN_REAL_DATA"):
+        return Path(os.environ["UCN_REAL_DATA"])
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "data" / "real",
+                  Path("/work/shared/data/real")]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+REAL = _real_data_dir()
 PG_ADMIN = os.environ.get("UCN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
