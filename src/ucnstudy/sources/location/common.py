@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -110,6 +110,21 @@ class ImplausibleTimes:
         if self.count:
             ctx.problem(f"{self.count} {what} with implausible times ({', '.join(sorted(self.examples))}; "
                         f"plausible is {EARLIEST.date()} to now), first at {self.first}: not loaded")
+
+
+def convert_records(ctx: IngestContext, rows: RowBuilder, records: Iterable[tuple[str, object]],
+                    convert: Callable[[str, object], dict[str, object] | None]
+                    ) -> Iterator[dict[str, object]]:
+    """Convert each (where, record): a malformed record is reported with its place and skipped."""
+    for where, record in records:
+        try:
+            row = convert(where, record)
+        except RECORD_ERRORS as exc:
+            ctx.problem(f"{where}: {exc}")
+            continue
+        rows.tick()
+        if row is not None:
+            yield row
 
 
 def note(ctx: IngestContext, message: str) -> None:

@@ -18,11 +18,11 @@ from datetime import datetime
 from ucnstudy.errors import InputError
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.location.common import (
-    RECORD_ERRORS,
     LocationOptions,
     RowBuilder,
     as_text,
     check_coords,
+    convert_records,
     load_json,
     utc,
 )
@@ -49,16 +49,8 @@ def parse(path: str, ctx: IngestContext, rows: RowBuilder, opts: LocationOptions
         if not isinstance(segments, list):
             ctx.problem(f"day {d} ({day.get('date')}): 'segments' is not a list")
             continue
-        for s, segment in enumerate(segments):
-            where = f"day {d} ({day.get('date')}) segment {s}"
-            try:
-                row = _segment(where, segment, rows, opts)
-            except RECORD_ERRORS as exc:
-                ctx.problem(f"{where}: {exc}")
-                continue
-            rows.tick()
-            if row is not None:
-                yield row
+        records = ((f"day {d} ({day.get('date')}) segment {s}", seg) for s, seg in enumerate(segments))
+        yield from convert_records(ctx, rows, records, lambda where, seg: _segment(where, seg, rows, opts))
     rows.bogus.report(ctx, "segments")
 
 

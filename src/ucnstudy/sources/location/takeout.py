@@ -24,6 +24,7 @@ from ucnstudy.sources.location.common import (
     RowBuilder,
     as_text,
     check_coords,
+    convert_records,
     epoch_ms_time,
     iso_time,
     load_json,
@@ -64,21 +65,15 @@ def _time(duration: dict, key: str) -> datetime:
 
 
 def _semantic(objects: list, ctx: IngestContext, rows: RowBuilder, opts: LocationOptions) -> Iterator[Row]:
-    for index, obj in enumerate(objects):
-        where = f"timelineObjects[{index}]"
-        try:
-            if "placeVisit" in obj:
-                row = _place_visit(where, obj["placeVisit"], rows)
-            elif "activitySegment" in obj:
-                row = _activity(where, obj["activitySegment"], rows) if opts.movements else None
-            else:
-                raise ValueError("neither placeVisit nor activitySegment")
-        except RECORD_ERRORS as exc:
-            ctx.problem(f"{where}: {exc}")
-            continue
-        rows.tick()
-        if row is not None:
-            yield row
+    def convert(where: str, obj: dict) -> Row | None:
+        if "placeVisit" in obj:
+            return _place_visit(where, obj["placeVisit"], rows)
+        if "activitySegment" in obj:
+            return _activity(where, obj["activitySegment"], rows) if opts.movements else None
+        raise ValueError("neither placeVisit nor activitySegment")
+
+    records = ((f"timelineObjects[{i}]", obj) for i, obj in enumerate(objects))
+    yield from convert_records(ctx, rows, records, convert)
 
 
 def _place_visit(where: str, visit: dict, rows: RowBuilder) -> Row | None:

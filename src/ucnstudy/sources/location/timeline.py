@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from ucnstudy.errors import InputError
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.location.common import (
-    RECORD_ERRORS,
     LocationOptions,
     RowBuilder,
     as_text,
     check_coords,
+    convert_records,
     iso_time,
     load_json,
 )
@@ -51,16 +51,8 @@ def parse(path: str, ctx: IngestContext, rows: RowBuilder, opts: LocationOptions
     if not isinstance(segments, list):
         raise InputError(path, "not a Timeline.json export: expected 'semanticSegments' (Android) "
                                "or a list of segments (iOS)")
-    for index, segment in enumerate(segments):
-        where = f"semanticSegments[{index}]"
-        try:
-            row = _segment(where, segment, rows, opts)
-        except RECORD_ERRORS as exc:
-            ctx.problem(f"{where}: {exc}")
-            continue
-        rows.tick()
-        if row is not None:
-            yield row
+    records = ((f"semanticSegments[{i}]", segment) for i, segment in enumerate(segments))
+    yield from convert_records(ctx, rows, records, lambda where, seg: _segment(where, seg, rows, opts))
     rows.bogus.report(ctx, "segments")
 
 
