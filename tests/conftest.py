@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -42,9 +43,9 @@ def _pg_available() -> bool:
         return False
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards.
+@contextmanager
+def pg_database(prefix: str = "ucn_test") -> Iterator[str]:
+    """A fresh database on the test PostgreSQL server, dropped afterwards.
 
     Under CI=true an unreachable server fails the test instead of skipping it.
     """
@@ -52,13 +53,21 @@ def pg_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} (CI=true)")
         pytest.skip("PostgreSQL server not reachable")
-    name = f"ucn_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    with pg_database() as url:
+        yield url
 
 
 @pytest.fixture

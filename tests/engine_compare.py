@@ -10,13 +10,9 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
-import psycopg
 import pyarrow as pa
 import pytest
 
@@ -112,23 +108,3 @@ def values_equal(a: Any, b: Any) -> bool:
     return a == b
 
 
-@contextmanager
-def pg_database(prefix: str = "ucn_eq") -> Iterator[str]:
-    """A fresh database on the test PostgreSQL server for a whole module, dropped afterwards.
-
-    Under CI=true an unreachable server fails instead of skipping (as conftest's pg_url).
-    """
-    from conftest import PG_ADMIN, _pg_available
-
-    if not _pg_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} (CI=true)")
-        pytest.skip("PostgreSQL server not reachable")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

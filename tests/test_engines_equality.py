@@ -18,7 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from engine_compare import as_arrow, assert_same_result, pg_database, require_spark
+from conftest import pg_database
+from engine_compare import as_arrow, assert_same_result, require_spark
 from handmade_study import load
 from ucnstudy import Study, open_study
 from ucnstudy.analyses import ANALYSES

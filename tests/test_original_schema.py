@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from engine_compare import as_arrow, assert_same_result, pg_database
+from conftest import pg_database
+from engine_compare import as_arrow, assert_same_result
 from handmade_study import canonical_tables, load
 from original_ucn import create_original, lost_in_original, old_flowid
 from ucnstudy import Study, open_study
