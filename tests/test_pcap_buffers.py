@@ -1,0 +1,47 @@
+"""The capture reader reuses its block buffers only when nothing references them any more."""
+
+from __future__ import annotations
+
+import random
+import struct
+from pathlib import Path
+
+from ucnstudy.sources.pcap.reader import read_blocks
+
+
+def _capture(path: Path, sizes: list[int]) -> list[bytes]:
+    """A pcap file of raw Ethernet records with random bytes; the records' data."""
+    rng = random.Random(7)
+    datas = [bytes(rng.randrange(256) for _ in range(size)) for size in sizes]
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, data in enumerate(datas):
+            f.write(struct.pack("<IIII", 1_700_000_000 + i, 0, len(data), len(data)) + data)
+    return datas
+
+
+def _records(blocks: list) -> list[bytes]:
+    return [bytes(b.raw[o:o + c]) for b in blocks for o, c in zip(b.offset.tolist(), b.caplen.tolist(),
+                                                                    strict=True)]
+
+
+def test_blocks_kept_alive_are_never_overwritten(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    datas = _capture(tmp_path / "c.pcap", [rng.randrange(1, 1500) for _ in range(3000)])
+    kept = list(read_blocks(str(tmp_path / "c.pcap"), lambda message, packet: None, 4096))
+    assert len(kept) > 100
+    assert _records(kept) == datas
+
+
+def test_reused_buffers_hold_the_same_records_and_zero_padding(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    datas = _capture(tmp_path / "c.pcap", [rng.randrange(1, 3000) for _ in range(2000)])
+    seen: list[bytes] = []
+    ids = set()
+    for block in read_blocks(str(tmp_path / "c.pcap"), lambda message, packet: None, 8192):
+        ids.add(id(block.raw))
+        seen.extend(_records([block]))
+        end = int((block.offset + block.caplen).max())
+    assert not any(block.raw[end:])  # a reused buffer's old bytes are zeroed after the data
+    assert seen == datas
+    assert len(ids) <= 4  # the buffers were reused
