@@ -108,15 +108,17 @@ class _PcapWalker(Walker):
 
     def _heads(self, buf: bytes, pos: int, n: int) -> tuple[list[int], int]:
         """Positions of the complete records from pos (the hot loop: one unpack per record)."""
-        caplen_at = struct.Struct(self.endian + "I").unpack_from
+        caplen_at = struct.Struct(self.endian + "8xI").unpack_from
         heads: list[int] = []
         add = heads.append
-        while pos + 16 <= n:
-            incl = caplen_at(buf, pos + 8)[0]
-            if incl > MAX_RECORD or pos + 16 + incl > n:
+        last = n - 16
+        while pos <= last:
+            (incl,) = caplen_at(buf, pos)
+            after = pos + 16 + incl
+            if after > n or incl > MAX_RECORD:
                 break
             add(pos)
-            pos += 16 + incl
+            pos = after
         return heads, pos
 
     def _validate(self, buf: bytes, heads: list[int], recs: Records) -> int:
