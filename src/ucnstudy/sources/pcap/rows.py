@@ -12,7 +12,7 @@ from ucnstudy.sources.pcap.decode import address_text
 from ucnstudy.sources.pcap.flows import KEYS, FlowRows, key_hash
 from ucnstudy.sources.pcap.payloads import DnsEvent, Five, HttpEvent
 
-_FLOWIDS: dict[Five, str] = {}
+_FLOWIDS: dict[Five, tuple[str, str, str]] = {}
 _SCHEMAS = {name: TABLES[name].arrow_schema() for name in ("dnsreqs", "httpreqs")}
 
 
@@ -41,14 +41,20 @@ def five_text(five: Five) -> tuple[str, str, int, int, int]:
     return address_text(five[0], five[1]), address_text(five[2], five[3]), five[4], five[5], five[6]
 
 
-def flow_id(five: Five) -> str:
+def _texts_and_id(five: Five) -> tuple[str, str, str]:
+    """(srcip, dstip, flowid) of a tuple, cached: events and flows repeat their tuples."""
     found = _FLOWIDS.get(five)
     if found is None:
-        found = flowid(*five_text(five))
+        src, dst, proto, sport, dport = five_text(five)
+        found = (src, dst, flowid(src, dst, proto, sport, dport))
         if len(_FLOWIDS) >= 20_000:  # bounded: flows far apart in time rarely share a tuple
             _FLOWIDS.clear()
         _FLOWIDS[five] = found
     return found
+
+
+def flow_id(five: Five) -> str:
+    return _texts_and_id(five)[2]
 
 
 def tuple_columns(cols: dict[str, np.ndarray]) -> dict[str, pa.Array]:
@@ -98,10 +104,10 @@ def flows(devid: int, rows: FlowRows, names: list[str | None]) -> pa.Table:
 
 
 def _tuple_lists(fives: list[Five]) -> dict[str, list[object]]:
-    texts_ = [five_text(f) for f in fives]
+    texts_ = [_texts_and_id(f) for f in fives]
     return {"srcip": [t[0] for t in texts_], "dstip": [t[1] for t in texts_],
-            "proto": [t[2] for t in texts_], "srcport": [t[3] for t in texts_],
-            "dstport": [t[4] for t in texts_], "flowid": [flow_id(f) for f in fives]}
+            "proto": [f[4] for f in fives], "srcport": [f[5] for f in fives],
+            "dstport": [f[6] for f in fives], "flowid": [t[2] for t in texts_]}
 
 
 def dnsreqs(devid: int, events: list[DnsEvent]) -> pa.Table:
