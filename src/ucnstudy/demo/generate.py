@@ -28,7 +28,7 @@ from ucnstudy.demo.population import Device, Population, build_population, popul
 from ucnstudy.demo.requests import Requests, sort_by_time
 from ucnstudy.demo.rhythms import LocalDays
 from ucnstudy.demo.sessions import Sessions, generate_sessions, ground_truth, to_timestamp
-from ucnstudy.demo.traffic import deviceapptraffic, devicetraffic, flows, transfer_pieces
+from ucnstudy.demo.traffic import deviceapptraffic, devicetraffic, flows, transfer_pieces, tuple_columns
 from ucnstudy.demo.usertraffic import user_requests
 from ucnstudy.demo.world import World, build_world
 from ucnstudy.schema import TABLES, TIME_COLUMNS
@@ -160,7 +160,6 @@ def _plan_on(plan: tuple[np.ndarray, ...], active: np.ndarray, days: LocalDays) 
 def http_table(device: Device, req: Requests, net: Network) -> pa.Table:
     h = np.nonzero(req.http)[0]
     tup = net.conn_of_request[h]
-    t = net.tuples
     return pa.table(
         {
             "devid": pa.array(np.full(h.size, device.id, np.int64)),
@@ -168,12 +167,7 @@ def http_table(device: Device, req: Requests, net: Network) -> pa.Table:
             "ts": to_timestamp(req.ts[h]),
             **req.http_columns,
             "res_size": pa.array(req.size[h]),
-            "srcip": pa.array(t.srcip[tup], pa.string()),
-            "dstip": pa.array(t.dstip[tup], pa.string()),
-            "proto": pa.array(t.proto[tup], pa.int32()),
-            "srcport": pa.array(t.srcport[tup], pa.int32()),
-            "dstport": pa.array(t.dstport[tup], pa.int32()),
-            "flowid": pa.array(t.flowid[tup], pa.string()),
+            **tuple_columns(net, tup),
         }
     )
 

@@ -148,7 +148,8 @@ def devicetraffic(devid: int, p: Pieces) -> pa.Table:
     )
 
 
-def _tuple_columns(net: Network, tup: np.ndarray) -> dict[str, pa.Array]:
+def tuple_columns(net: Network, tup: np.ndarray) -> dict[str, pa.Array]:
+    """The device-oriented 5-tuple and flowid columns of connections `tup`."""
     t = net.tuples
     return {
         "srcip": pa.array(t.srcip[tup], pa.string()),
@@ -168,7 +169,7 @@ def deviceapptraffic(devid: int, p: Pieces, net: Network) -> pa.Table:
         {
             "devid": pa.array(np.full(starts.size, devid, np.int64)),
             "ts": to_timestamp(window[order][starts].astype(float)),
-            **_tuple_columns(net, tup),
+            **tuple_columns(net, tup),
             **_sums(p, order, starts),
             "appname": pa.array(net.tuples.app[tup], pa.string()),
         }
@@ -187,7 +188,7 @@ def flows(devid: int, p: Pieces, net: Network) -> pa.Table:
         "devid": pa.array(np.full(starts.size, devid, np.int64)),
         "startts": to_timestamp(first[starts]),
         "endts": to_timestamp(end),
-        **_tuple_columns(net, ftup),
+        **tuple_columns(net, ftup),
         **_sums(p, order, starts),
         "server_name": pa.array(net.tuples.server_name[ftup], pa.string()),
         "appname": pa.array(net.tuples.app[ftup], pa.string()),
