@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from ucnstudy.schema import TABLES
-from ucnstudy.store import Study
+from ucnstudy.store import Study, open_study
 
 T0 = datetime(2015, 3, 27, 12, 0, 0)  # a Friday; Europe/Paris switches to CEST on Sunday 29
 _loads = itertools.count()
@@ -85,3 +85,14 @@ class Builder:
                                          schema=pa.schema(fields))))
         study.import_rows("test", f"builder-{next(_loads)}", items, sha256=f"{next(_loads):064x}")
         return study
+
+
+_SCRATCH: list[Study] = []
+
+
+def scratch() -> Study:
+    """One in-memory study reused by hypothesis examples (Builder.reload empties it first)."""
+    if not _SCRATCH:
+        _SCRATCH.append(open_study(":memory:"))
+        _SCRATCH[0].create_schema()
+    return _SCRATCH[0]

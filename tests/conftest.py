@@ -89,3 +89,12 @@ def real_data() -> Path:
     if not REAL.is_dir():
         pytest.fail(f"real data folder missing: {REAL}")
     return REAL
+
+
+def with_manifest(study: Study, tmp_path: Path, manifest_yaml: str) -> Study:
+    """Import a YAML manifest (users, devices, leases) into `study`, for importer tests."""
+    from ucnstudy.sources.manifest import import_manifest
+
+    (tmp_path / "m.yaml").write_text(manifest_yaml)
+    import_manifest(study, str(tmp_path / "m.yaml"))
+    return study

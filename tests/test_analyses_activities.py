@@ -11,20 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyses_builders import Builder, at
+from analyses_builders import Builder, at, scratch
 from analyses_reference import activities as reference
 from ucnstudy.analyses.activities import ActivitiesParams, activities, activity_frame
-from ucnstudy.store import Study, open_study
-
-_SCRATCH: list[Study] = []
-
-
-def scratch() -> Study:
-    """One in-memory study reused by the hypothesis examples of this module."""
-    if not _SCRATCH:
-        _SCRATCH.append(open_study(":memory:"))
-        _SCRATCH[0].create_schema()
-    return _SCRATCH[0]
 
 
 def iso(ts: datetime) -> str:

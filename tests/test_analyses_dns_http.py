@@ -9,21 +9,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyses_builders import Builder, at
+from analyses_builders import Builder, at, scratch
 from analyses_reference import dns_http as reference
 from analyses_reference import original_pairing as original_reference
 from ucnstudy.analyses.dns_http import DnsHttpParams, dns_http
-from ucnstudy.store import Study, open_study
-
-_SCRATCH: list[Study] = []
-
-
-def scratch() -> Study:
-    """One in-memory study reused by the hypothesis examples of this module."""
-    if not _SCRATCH:
-        _SCRATCH.append(open_study(":memory:"))
-        _SCRATCH[0].create_schema()
-    return _SCRATCH[0]
 
 
 def as_rows(df: pd.DataFrame) -> list[tuple]:

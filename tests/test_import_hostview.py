@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import with_manifest
 from hostview_samples import build_hostview_db, ms, zip_db
 from ucnstudy.cli import main
 from ucnstudy.errors import InputError
@@ -68,23 +69,15 @@ def sample_rows() -> dict[str, list[dict]]:
     }
 
 
-def with_manifest(study, tmp_path: Path):
-    from ucnstudy.sources.manifest import import_manifest
-
-    (tmp_path / "m.yaml").write_text(MANIFEST)
-    import_manifest(study, str(tmp_path / "m.yaml"))
-    return study
-
-
 @pytest.fixture
 def study(duck, tmp_path: Path):
-    return with_manifest(duck, tmp_path)
+    return with_manifest(duck, tmp_path, MANIFEST)
 
 
 @pytest.fixture
 def both(any_study, tmp_path: Path):
     """The same test on DuckDB and on PostgreSQL."""
-    return with_manifest(any_study, tmp_path)
+    return with_manifest(any_study, tmp_path, MANIFEST)
 
 
 def load(study, *paths, strict: bool = False):

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import with_manifest
 from location_samples import gpx_track, moves_storyline, records_json, timeline_android, timeline_ios, walk
 from ucnstudy.cli import main
 from ucnstudy.errors import InputError
@@ -24,23 +25,15 @@ MANIFEST = "users: [{username: ann, country: fr}]\ndevices: [{login: ann.phone, 
 CEST = timezone(timedelta(hours=2))
 
 
-def with_manifest(study, tmp_path: Path):
-    from ucnstudy.sources.manifest import import_manifest
-
-    (tmp_path / "m.yaml").write_text(MANIFEST)
-    import_manifest(study, str(tmp_path / "m.yaml"))
-    return study
-
-
 @pytest.fixture
 def study(duck, tmp_path: Path):
-    return with_manifest(duck, tmp_path)
+    return with_manifest(duck, tmp_path, MANIFEST)
 
 
 @pytest.fixture
 def both(any_study, tmp_path: Path):
     """The same test on DuckDB and on PostgreSQL."""
-    return with_manifest(any_study, tmp_path)
+    return with_manifest(any_study, tmp_path, MANIFEST)
 
 
 def load(study, fmt: str, *paths, movements: bool = False, strict: bool = False, **opts):
