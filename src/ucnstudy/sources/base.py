@@ -1,4 +1,4 @@
-"""The ingest driver: named stages (digest -> parse -> load -> record) behind one function.
+"""The ingest driver: named stages (digest || parse -> load -> record) behind one function.
 
 A source module provides a parser: a callable that takes a path and an IngestContext and yields
 (canonical table name, Arrow table or record batch) pairs, in bounded chunks. It reports
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from ucnstudy.errors import InputError, StudyError
-from ucnstudy.store import ImportResult, Study, file_digest
+from ucnstudy.store import ImportResult, Study
+from ucnstudy.store.digest import BackgroundDigest
 
 Rows = pa.Table | pa.RecordBatch
 Parser = Callable[[str, "IngestContext"], Iterable[tuple[str, Rows]]]
@@ -72,12 +73,18 @@ def ingest(
         if not os.path.isfile(path):
             raise InputError(path, "no such file")
         ctx = IngestContext(study, path, strict, dict(options or {}), on_progress=on_progress)
-        digest = file_digest(path)
-        with study.load(kind, path, digest) as load:
-            if load is not None:
-                for table_name, rows in parser(path, ctx):
-                    load.append(table_name, rows)
-                load.result.warnings.extend(ctx.problems)
+        digest = BackgroundDigest(path)
+        try:
+            # a path seen before is likely a re-run: know the digest first and skip without
+            # parsing; a new path is parsed while the digest is computed (checked at commit)
+            sha256 = digest.result() if study.imported_path(kind, path) else digest.result
+            with study.load(kind, path, sha256) as load:
+                if load is not None:
+                    for table_name, rows in parser(path, ctx):
+                        load.append(table_name, rows)
+                    load.result.warnings.extend(ctx.problems)
+        finally:
+            digest.cancel()
         results.append(study.last_result)
     if after_load is not None and any(not r.skipped for r in results):
         after_load(study)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from ucnstudy import __version__
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import TABLES, Table
 from ucnstudy.store.conform import conform
+from ucnstudy.store.digest import file_digest
 from ucnstudy.store.engine import Engine, Writer
 from ucnstudy.store.urls import StudyUrl, parse_url
 
@@ -61,12 +61,8 @@ class Load:
         self.result.warnings.append(message)
 
 
-def file_digest(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+class _AlreadyImported(Exception):
+    """Raised inside the transaction to roll back an import found to be a duplicate."""
 
 
 class Study:
@@ -129,50 +125,76 @@ class Study:
     # -- loads --------------------------------------------------------------------------------
 
     def is_imported(self, kind: str, sha256: str) -> bool:
+        return self._imports_where(kind, "sha256", sha256)
+
+    def imported_path(self, kind: str, path: str | os.PathLike[str]) -> bool:
+        """True when the importer already loaded a file under this path (maybe other content)."""
+        return self._imports_where(kind, "path", os.fspath(path))
+
+    def _imports_where(self, kind: str, column: str, value: str) -> bool:
         if not self.has_table("imports"):
             return False
         t = self.table("imports")
-        n = t.filter((t.source_kind == kind) & (t.sha256 == sha256)).count().execute()
+        n = t.filter((t.source_kind == kind) & (t[column] == value)).count().execute()
         return int(n) > 0
 
     @contextmanager
-    def load(self, kind: str, path: str | os.PathLike[str], sha256: str | None = None
-             ) -> Iterator[Load | None]:
+    def load(self, kind: str, path: str | os.PathLike[str],
+             sha256: str | Callable[[], str] | None = None) -> Iterator[Load | None]:
         """An atomic, idempotent import of one source.
 
         Yields a Load to append rows, or None when the same content was already imported by
         the same importer. On any exception nothing of this import stays in the study.
+        `sha256` may be a callable that returns the digest once the rows are appended (a
+        digest computed alongside the parse): the duplicate check then runs before commit and
+        a duplicate is rolled back, so the outcome is the same, only later.
         """
         self._writable()
         self.create_schema()
-        digest = sha256 or file_digest(path)
+        deferred = sha256 if callable(sha256) else None
+        digest = "" if deferred else (sha256 or file_digest(path))  # type: ignore[operator]
         result = ImportResult(kind, os.fspath(path), digest)
         self.last_result = result
-        if self.is_imported(kind, digest):
+        if not deferred and self.is_imported(kind, digest):
             result.skipped = True
             yield None
             return
-        with self.engine.transaction() as writer:
-            found = writer.fetchone(
-                "SELECT count(*) FROM imports WHERE source_kind = ? AND sha256 = ?", (kind, digest)
-            )
-            if found and found[0]:
-                result.skipped = True
-                yield None
-                return
-            load = Load(writer, path, result)
-            yield load
-            next_id = writer.fetchone("SELECT coalesce(max(id), 0) + 1 FROM imports")
-            record = pa.table({
-                "id": [int(next_id[0]) if next_id else 1],
-                "source_kind": [kind],
-                "path": [os.fspath(path)],
-                "sha256": [digest],
-                "rows": [result.total_rows],
-                "imported_at": [datetime.now(UTC).replace(tzinfo=None)],
-                "parser_version": [__version__],
-            })
-            writer.append(TABLES["imports"], conform(TABLES["imports"], record))
+        try:
+            with self.engine.transaction() as writer:
+                if not deferred and self._seen(writer, kind, digest):
+                    result.skipped = True
+                    yield None
+                    return
+                yield Load(writer, path, result)
+                if deferred:
+                    result.sha256 = digest = deferred()
+                    if self._seen(writer, kind, digest):
+                        raise _AlreadyImported
+                self._record(writer, kind, path, digest, result.total_rows)
+        except _AlreadyImported:
+            result.skipped = True
+            result.rows.clear()
+
+    @staticmethod
+    def _seen(writer: Writer, kind: str, digest: str) -> bool:
+        found = writer.fetchone(
+            "SELECT count(*) FROM imports WHERE source_kind = ? AND sha256 = ?", (kind, digest)
+        )
+        return bool(found and found[0])
+
+    @staticmethod
+    def _record(writer: Writer, kind: str, path: str | os.PathLike[str], digest: str, rows: int) -> None:
+        next_id = writer.fetchone("SELECT coalesce(max(id), 0) + 1 FROM imports")
+        record = pa.table({
+            "id": [int(next_id[0]) if next_id else 1],
+            "source_kind": [kind],
+            "path": [os.fspath(path)],
+            "sha256": [digest],
+            "rows": [rows],
+            "imported_at": [datetime.now(UTC).replace(tzinfo=None)],
+            "parser_version": [__version__],
+        })
+        writer.append(TABLES["imports"], conform(TABLES["imports"], record))
 
     def import_rows(self, kind: str, path: str | os.PathLike[str],
                     items: Iterable[tuple[str, Rows]], sha256: str | None = None) -> ImportResult:
