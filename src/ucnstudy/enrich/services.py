@@ -41,6 +41,7 @@ def service_name(port: int | None, proto: int | str | None) -> str | None:
     return service_table().get((int(port), int(proto)))
 
 
+@cache
 def service_arrow() -> pa.Table:
     """The snapshot as an Arrow table (port int32, proto int32, service string) for joins."""
     items = sorted(service_table().items())
@@ -49,6 +50,13 @@ def service_arrow() -> pa.Table:
         "proto": pa.array([k[1] for k, _ in items], pa.int32()),
         "service": pa.array([v for _, v in items], pa.string()),
     })
+
+
+@cache
+def _lookup() -> tuple[pa.Array, pa.Array]:
+    """(packed (port, proto) keys, service names) of the snapshot, built once per process."""
+    keys = service_arrow()
+    return _pack(keys["port"], keys["proto"]).combine_chunks(), keys["service"].combine_chunks()
 
 
 def _int64(values: pa.Array | pa.ChunkedArray | list[int | None]) -> pa.Array | pa.ChunkedArray:
@@ -64,7 +72,6 @@ def _pack(ports: pa.Array | pa.ChunkedArray, protos: pa.Array | pa.ChunkedArray)
 def service_names(ports: pa.Array | pa.ChunkedArray | list[int | None],
                   protos: pa.Array | pa.ChunkedArray | list[int | None]) -> pa.Array:
     """Vectorised lookup for importers: one service name (or null) per (port, proto) pair."""
-    keys = service_arrow()
-    index = pc.index_in(_pack(ports, protos), value_set=_pack(keys["port"], keys["proto"]).combine_chunks())
-    result = pc.take(keys["service"], index)
+    packed, services = _lookup()
+    result = pc.take(services, pc.index_in(_pack(ports, protos), value_set=packed))
     return result.combine_chunks() if isinstance(result, pa.ChunkedArray) else result

@@ -9,6 +9,7 @@ from ucnstudy.enrich.services import service_names
 from ucnstudy.schema import TABLES
 from ucnstudy.sources.flowid import flowid
 from ucnstudy.sources.pcap.decode import address_text
+from ucnstudy.sources.pcap.dns import Answer
 from ucnstudy.sources.pcap.flows import KEYS, FlowRows, key_hash
 from ucnstudy.sources.pcap.payloads import DnsEvent, Five, HttpEvent
 
@@ -112,17 +113,28 @@ def _tuple_lists(fives: list[Five]) -> dict[str, list[object]]:
 
 def dnsreqs(devid: int, events: list[DnsEvent]) -> pa.Table:
     messages = [ev.message for ev in events]
-    answers = [m.answers for m in messages]
     cols: dict[str, list[object]] = {
         "devid": [devid] * len(events), "ts": [ev.ts_us for ev in events],
         "query_ts": [ev.query_us for ev in events], **_tuple_lists([ev.five for ev in events]),
         "query": [m.query for m in messages], "query_type": [m.query_type for m in messages],
-        "ans_type": [[a.rtype for a in ans] for ans in answers],
-        "ans_name": [[a.name for a in ans] for ans in answers],
-        "ans_addr": [[a.addr for a in ans] for ans in answers],
-        "ans_ttl": [[a.ttl for a in ans] for ans in answers],
     }
-    return _typed("dnsreqs", cols, ("ts", "query_ts"))
+    table = _typed("dnsreqs", cols, ("ts", "query_ts"))
+    return _with_answers(table, [m.answers for m in messages])
+
+
+def _with_answers(table: pa.Table, answers: list[list[Answer]]) -> pa.Table:
+    """The four aligned answer list columns, built from one flat list of records (nested Python
+    lists are several times slower to convert)."""
+    offsets = np.zeros(len(answers) + 1, np.int32)
+    np.cumsum([len(a) for a in answers], out=offsets[1:])
+    flat = [record for records in answers for record in records]
+    fields = list(zip(*flat, strict=False)) or [(), (), (), ()]
+    schema = _SCHEMAS["dnsreqs"]
+    for column, values in zip(("ans_type", "ans_name", "ans_addr", "ans_ttl"), fields, strict=False):
+        type_ = schema.field(column).type
+        table = table.append_column(column, pa.ListArray.from_arrays(
+            pa.array(offsets), pa.array(values, type_.value_type), type=type_))
+    return table
 
 
 def httpreqs(devid: int, events: list[HttpEvent]) -> pa.Table:
