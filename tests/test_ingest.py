@@ -74,3 +74,26 @@ def test_digests_equal_hashlib(tmp_path_factory: pytest.TempPathFactory, size: i
 def test_background_digest_reports_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         BackgroundDigest(tmp_path / "gone.bin").result()
+
+
+def test_many_chunks_load_in_order_through_the_writer_thread(any_study: Study, tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text("".join(f"{i},device{i}\n" for i in range(1, 41)))  # 40 chunks, queue depth 2
+    (result,) = ingest(any_study, "toy", [path], parse_lines)
+    assert result.rows == {"devices": 40}
+    got = any_study.table("devices").to_pyarrow().sort_by("id")
+    assert got["login"].to_pylist() == [f"device{i}" for i in range(1, 41)]
+
+
+def test_a_load_error_on_the_writer_thread_reaches_the_caller(duck: Study, tmp_path: Path) -> None:
+    def null_id(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
+        yield "devices", pa.table({"id": [1], "login": ["ok"]})
+        yield "devices", pa.table({"id": pa.array([None], pa.int64()), "login": ["no id"]})
+        for i in range(2, 10):  # the parser may run ahead of the failed append
+            yield "devices", pa.table({"id": [i], "login": [f"d{i}"]})
+
+    path = tmp_path / "x.csv"
+    path.write_text("x")
+    with pytest.raises(InputError, match="column 'id'"):
+        ingest(duck, "toy", [path], null_id)
+    assert duck.counts()["devices"] == 0 and not duck.imported_path("toy", path)

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from ucnstudy.errors import InputError, StudyError
 from ucnstudy.store import ImportResult, Study
+from ucnstudy.store.background import BackgroundLoad
 from ucnstudy.store.digest import BackgroundDigest
 
 Rows = pa.Table | pa.RecordBatch
@@ -80,8 +81,9 @@ def ingest(
             sha256 = digest.result() if study.imported_path(kind, path) else digest.result
             with study.load(kind, path, sha256) as load:
                 if load is not None:
-                    for table_name, rows in parser(path, ctx):
-                        load.append(table_name, rows)
+                    with BackgroundLoad(load) as sink:
+                        for table_name, rows in parser(path, ctx):
+                            sink.append(table_name, rows)
                     load.result.warnings.extend(ctx.problems)
         finally:
             digest.cancel()

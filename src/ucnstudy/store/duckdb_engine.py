@@ -65,13 +65,20 @@ class DuckDBEngine:
 
     @contextmanager
     def transaction(self) -> Iterator[DuckDBWriter]:
-        self.raw.execute("BEGIN TRANSACTION")
+        """A transaction on a connection of its own: the writer may then run on another thread
+        while this thread reads the (committed) study through Ibis."""
+        cursor = self.raw.cursor()
         try:
-            yield DuckDBWriter(self.raw)
-        except BaseException:
-            self.raw.execute("ROLLBACK")
-            raise
-        self.raw.execute("COMMIT")
+            cursor.execute("SET enable_progress_bar = false")
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                yield DuckDBWriter(cursor)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         self._con.disconnect()
