@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import random
 import struct
 from pathlib import Path
@@ -45,3 +46,34 @@ def test_reused_buffers_hold_the_same_records_and_zero_padding(tmp_path: Path) -
     assert not any(block.raw[end:])  # a reused buffer's old bytes are zeroed after the data
     assert seen == datas
     assert len(ids) <= 4  # the buffers were reused
+
+
+def test_records_longer_than_the_carry_room_cross_blocks_intact(tmp_path: Path) -> None:
+    # 64 KiB blocks and records up to 300 KB: the incomplete record at a block's end is often
+    # longer than CARRY_ROOM (128 KiB), which takes the fresh-buffer path
+    sizes = [300_000, 40, 200_000, 131_072, 131_073, 60, 250_000, 1]
+    datas = _capture(tmp_path / "big.pcap", sizes)
+    problems: list[str] = []
+    blocks = list(read_blocks(str(tmp_path / "big.pcap"), lambda message, packet: problems.append(message),
+                              1 << 16))
+    assert _records(blocks) == datas and not problems
+
+
+def test_gzip_capture_read_ahead_gives_the_same_records(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    datas = _capture(tmp_path / "c.pcap", [rng.randrange(1, 1500) for _ in range(2000)])
+    (tmp_path / "c.pcap.gz").write_bytes(gzip.compress((tmp_path / "c.pcap").read_bytes()))
+    blocks = list(read_blocks(str(tmp_path / "c.pcap.gz"), lambda message, packet: None, 5000))
+    assert _records(blocks) == datas
+
+
+def test_a_truncated_gzip_stream_keeps_the_records_before_the_cut(tmp_path: Path) -> None:
+    datas = _capture(tmp_path / "c.pcap", [700] * 400)
+    whole = gzip.compress((tmp_path / "c.pcap").read_bytes(), compresslevel=1)
+    (tmp_path / "cut.pcap.gz").write_bytes(whole[:len(whole) // 2])
+    problems: list[str] = []
+    blocks = list(read_blocks(str(tmp_path / "cut.pcap.gz"), lambda message, packet: problems.append(message),
+                              8192))
+    got = _records(blocks)
+    assert 0 < len(got) < len(datas) and got == datas[:len(got)]
+    assert any("compressed stream ends" in p for p in problems)

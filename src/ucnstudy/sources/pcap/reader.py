@@ -54,17 +54,20 @@ def read_blocks(path: str, report: Report, block_bytes: int = BLOCK_BYTES) -> It
     """Blocks of packets of a pcap or pcapng file; problems go to `report`."""
     with open_capture(path) as stream:
         source = Source(stream, block_bytes, report)
-        data, end = source.fill(b"", 0, 0)
-        if end < 4:
-            raise InputError(path, "empty or too short to be a capture (no pcap or pcapng header)")
-        magic = bytes(data[:4])
-        if magic in PCAP_MAGICS:
-            walker: Walker = _PcapWalker(path, report, *PCAP_MAGICS[magic])
-        elif magic == PCAPNG_MAGIC:
-            walker = PcapngWalker(path, report)
-        else:
-            raise InputError(path, f"not a pcap or pcapng capture (magic bytes {magic.hex()})")
-        yield from walker.run(source, data, end)
+        try:
+            data, start, end = source.fill(b"", 0, 0)
+            if end - start < 4:
+                raise InputError(path, "empty or too short to be a capture (no pcap or pcapng header)")
+            magic = bytes(data[start:start + 4])
+            if magic in PCAP_MAGICS:
+                walker: Walker = _PcapWalker(path, report, *PCAP_MAGICS[magic])
+            elif magic == PCAPNG_MAGIC:
+                walker = PcapngWalker(path, report)
+            else:
+                raise InputError(path, f"not a pcap or pcapng capture (magic bytes {magic.hex()})")
+            yield from walker.run(source, data, start, end)
+        finally:
+            source.close()
 
 class _PcapWalker(Walker):
     def __init__(self, path: str, report: Report, endian: str, ns_factor: int) -> None:

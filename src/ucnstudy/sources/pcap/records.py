@@ -7,6 +7,7 @@ import gzip
 import sys
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -84,47 +85,89 @@ def fields(buf: bytes, heads: list[int], endian: str, skip: int = 0) -> np.ndarr
 
 
 class Source:
-    """Reads the stream straight into fresh buffers that end with PAD zero bytes (one copy:
-    only the incomplete record at the end of a block is carried over)."""
+    """Reads the stream into pooled buffers one block ahead, on a thread: file reads and gzip
+    inflation release the GIL, so the next block is ready when the walker needs it.
 
-    POOL = 3  # buffers kept for reuse
+    A block's data is read at offset CARRY_ROOM of its buffer; the incomplete record at the end
+    of the previous block is copied just in front of it, so a block starts at CARRY_ROOM minus
+    that carry (one small copy). A longer carry takes a slow path through a fresh buffer. Every
+    buffer ends with at least PAD zero bytes after its data.
+    """
+
+    POOL = 4  # buffers kept for reuse: the block in use, the one handed out, the one being read
 
     def __init__(self, stream: BinaryIO, size: int, report: Report) -> None:
         self.stream, self.size, self.report = stream, size, report
         self.done = 0  # bytes read so far
         self.eof = False
         self.pool: list[bytearray] = []
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="ucn-read")
+        self._ahead: Future[tuple[int, BaseException | None]] | None = None
+        self._ahead_buf = bytearray()
 
-    def _buffer(self, length: int) -> bytearray:
-        """A buffer of at least `length` bytes: a pooled one that nothing references any more
-        (no block, array or view of it is alive), else a new one. Fresh large buffers cost a
-        page fault per 4 KiB page, about 8% of the capture stages."""
+    def _buffer(self) -> bytearray:
+        """A pooled buffer that nothing references any more (no block, array or view of it is
+        alive), else a new one. Fresh large buffers cost a page fault per 4 KiB page."""
         for buf in self.pool:
-            if len(buf) >= length and sys.getrefcount(buf) <= 3:  # pool, loop name, argument
+            if sys.getrefcount(buf) <= 3:  # pool, loop name, argument
                 return buf
-        buf = bytearray(max(length, self.size + PAD + CARRY_ROOM))
+        buf = bytearray(CARRY_ROOM + self.size + PAD)
         if len(self.pool) < self.POOL:
             self.pool.append(buf)
         return buf
 
-    def fill(self, old: bytes | bytearray, pos: int, end: int) -> tuple[bytearray, int]:
+    def _read_ahead(self) -> None:
+        self._ahead_buf = self._buffer()
+        self._ahead = self._reader.submit(self._read_into, self._ahead_buf)
+
+    def _read_into(self, buf: bytearray) -> tuple[int, BaseException | None]:
+        """(bytes read into buf[CARRY_ROOM:], the error that ended the stream early)."""
+        got = 0
+        with memoryview(buf) as view:
+            while got < self.size:
+                try:
+                    n = self.stream.readinto(view[CARRY_ROOM + got:CARRY_ROOM + self.size])  # type: ignore[attr-defined]
+                except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+                    return got, exc
+                if not n:
+                    break
+                got += n
+        return got, None
+
+    def fill(self, old: bytes | bytearray, pos: int, end: int) -> tuple[bytearray, int, int]:
+        """The next block: (buffer, start, end), where buffer[start:end] is old[pos:end] (the
+        carried incomplete record) followed by the newly read bytes."""
+        if self._ahead is None:
+            self._read_ahead()
+        assert self._ahead is not None
+        got, error = self._ahead.result()
+        buf, self._ahead = self._ahead_buf, None
+        if error is not None:
+            self.report(f"compressed stream ends or is corrupt after byte {self.done + got:,} ({error}); "
+                        "the rest of the file is skipped", 0)
+        self.done += got
+        self.eof = error is not None or got < self.size
         carry = end - pos
-        data = self._buffer(carry + self.size + PAD)
-        data[:carry] = memoryview(old)[pos:end]
-        view, got = memoryview(data), carry
-        while not self.eof and got < carry + self.size:
-            try:
-                n = self.stream.readinto(view[got:carry + self.size])  # type: ignore[attr-defined]
-            except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-                self.report(f"compressed stream ends or is corrupt after byte {self.done:,} ({exc}); "
-                            "the rest of the file is skipped", 0)
-                n = 0
-            if not n:
-                self.eof = True
-            got += n or 0
-            self.done += n or 0
-        data[got:] = bytes(len(data) - got)  # a reused buffer holds old bytes: zeros after the data
-        return data, got
+        if carry <= CARRY_ROOM:
+            data, start = buf, CARRY_ROOM - carry
+            data[start:CARRY_ROOM] = memoryview(old)[pos:end]
+        else:  # a record longer than the carry room: copy both parts into a fresh buffer
+            data, start = bytearray(carry + got + PAD), 0
+            data[:carry] = memoryview(old)[pos:end]
+            data[carry:carry + got] = memoryview(buf)[CARRY_ROOM:CARRY_ROOM + got]
+        stop = start + carry + got
+        if got < self.size:  # a reused buffer holds old bytes: zeros after the data
+            data[stop:] = bytes(len(data) - stop)
+        if not self.eof:
+            self._read_ahead()
+        return data, start, stop
+
+    def close(self) -> None:
+        """Wait for a pending read (before the stream closes) and stop the reader thread."""
+        if self._ahead is not None:
+            self._ahead.result()
+            self._ahead = None
+        self._reader.shutdown()
 
 
 class Walker:
@@ -138,8 +181,9 @@ class Walker:
         self.reported: set[int] = set()  # stream offsets already reported (blocks are re-walked)
         self.at_packet = 1  # number of the packet a corruption was found at
 
-    def run(self, source: Source, data: bytearray, end: int) -> Iterator[Block]:
-        pos = self.start(memoryview(data)[:end])
+    def run(self, source: Source, data: bytearray, pos: int, end: int) -> Iterator[Block]:
+        self.base = -pos  # stream offset of data[0]
+        pos += self.start(memoryview(data)[pos:end])
         while True:
             final = source.eof
             recs = Records()
@@ -151,8 +195,8 @@ class Walker:
             self.base += stop
             if self.dead or final:
                 break
-            data, end = source.fill(data, stop, end)
-            pos = 0
+            data, pos, end = source.fill(data, stop, end)
+            self.base -= pos
         if not self.dead and stop < end:
             self.report(f"truncated capture: the last record at byte offset {self.base:,} is "
                         f"incomplete ({end - stop:,} bytes ignored)", self.number + 1)
