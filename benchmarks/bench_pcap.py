@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.pcap_synth import DEVICE, write_capture
@@ -44,13 +46,25 @@ def capture(packets: int) -> Path:
     return path
 
 
+REPEAT = 3  # each measurement is the best of REPEAT runs (the machine may be shared)
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-def import_worker(path: str, with_lease: bool) -> tuple[float, int]:
-    """Import one capture into a fresh DuckDB study; (CPU seconds, packets)."""
+@dataclass
+class Run:
+    """One measured run: CPU seconds of all its threads, wall seconds, packets."""
+
+    cpu: float
+    wall: float
+    packets: int
+
+
+def import_worker(path: str, with_lease: bool) -> Run:
+    """Import one capture into a fresh DuckDB study, as `ucn import pcap` does."""
     import pyarrow as pa
 
     from ucnstudy import open_study
@@ -69,71 +83,86 @@ def import_worker(path: str, with_lease: bool) -> tuple[float, int]:
             nonlocal packets
             packets += n
 
-        start = _cpu()
+        cpu, wall = _cpu(), time.perf_counter()
         import_pcap(study, "bench.device", [path], on_progress=count)
-        cpu = _cpu() - start
+        run = Run(_cpu() - cpu, time.perf_counter() - wall, packets)
         study.close()
-    return cpu, packets
+    return run
 
 
-def extract_worker(path: str) -> tuple[float, int]:
+def extract_worker(path: str) -> Run:
     """The capture-processing stages alone (read, decode, count, parse payloads, build Arrow
-    rows), with the device's lease given: what tshark's field extraction is compared with."""
+    rows), with the device's lease given, on one thread: the part tshark's field extraction
+    does too."""
+    import ucnstudy.sources.pcap  # noqa: F401 - the modules an import loads, as in import_worker
     from ucnstudy.sources.pcap.capture import CaptureImport, CaptureOptions
     from ucnstudy.sources.pcap.decode import address_words
     from ucnstudy.sources.pcap.device import DeviceAddresses, Lease
 
     capture = CaptureImport(CaptureOptions(1), DeviceAddresses([Lease(*address_words(DEVICE))]),
                             lambda message, packet: None)
-    start = _cpu()
+    cpu, wall = _cpu(), time.perf_counter()
     rows = sum(table.num_rows for _, table in capture.run(path, lambda n: None))
-    cpu = _cpu() - start
+    run = Run(_cpu() - cpu, time.perf_counter() - wall, capture.stats.packets)
     assert rows > 0
-    return cpu, capture.stats.packets
+    return run
 
 
-def tshark_worker(path: str) -> float:
-    """tshark field extraction of the importer's fields to /dev/null; its CPU seconds."""
+def tshark_worker(path: str) -> Run:
+    """tshark field extraction of the importer's fields to /dev/null."""
     args = [shutil.which("tshark") or "tshark", "-n", "-r", path, "-T", "fields", "-E", "occurrence=a"]
     for field in TSHARK_FIELDS:
         args += ["-e", field]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall, 0)
 
 
-def _ours(path: Path, packets: int, with_lease: bool) -> Result:
-    wall, peak, (cpu, seen) = in_subprocess(import_worker, str(path), with_lease)
-    how = "leases" if with_lease else "address heuristic (2 passes)"
-    size = path.stat().st_size / 2**20
-    return Result(f"ucn import pcap, {packets:,} pkts, {how}", cpu, seen, "pkt", peak,
-                  f"CPU s; wall {wall:.2f} s ({seen / wall:,.0f} pkt/s); file {size:,.0f} MiB")
+def best(worker: Callable[..., Run], *args: object, repeat: int) -> tuple[Run, float]:
+    """(the least CPU and the least wall time of `repeat` fresh-process runs, peak MiB)."""
+    runs, peak = [], 0.0
+    for _ in range(repeat):
+        _, run_peak, run = in_subprocess(worker, *args)
+        runs.append(run)
+        peak = max(peak, run_peak)
+    return Run(min(r.cpu for r in runs), min(r.wall for r in runs), runs[0].packets), peak
+
+
+def _result(name: str, run: Run, peak: float, packets: int, note: str = "") -> Result:
+    return Result(name, run.cpu, packets, "pkt", peak,
+                  f"CPU s; wall {run.wall:.2f} s ({packets / run.wall:,.0f} pkt/s){note}")
 
 
 def run(quick: bool) -> list[Result]:
     small, large = (50_000, 200_000) if quick else (250_000, 1_000_000)
-    results = []
+    repeat = 1 if quick else REPEAT
     t0 = time.perf_counter()
     paths = {n: capture(n) for n in (small, large)}
-    results.append(Result("generate synthetic captures (cached)", time.perf_counter() - t0))
+    results = [Result("generate synthetic captures (cached)", time.perf_counter() - t0)]
+    runs: dict[str, Run] = {}
     for n in (small, large):
-        results.append(_ours(paths[n], n, with_lease=True))
-        wall, peak, (cpu, seen) = in_subprocess(extract_worker, str(paths[n]))
-        results.append(Result(f"capture stages only (no digest, no database), {n:,} pkts", cpu, seen,
-                              "pkt", peak, f"CPU s; wall {wall:.2f} s"))
-    ours, extract = results[-2], results[-1]
-    results.append(_ours(paths[large], large, with_lease=False))
+        size = f"; file {paths[n].stat().st_size / 2**20:,.0f} MiB"
+        imported, peak = best(import_worker, str(paths[n]), True, repeat=repeat)
+        results.append(_result(f"ucn import pcap, {n:,} pkts, leases", imported, peak, imported.packets,
+                               size))
+        extracted, peak = best(extract_worker, str(paths[n]), repeat=repeat)
+        results.append(_result(f"capture stages only, one thread, {n:,} pkts", extracted, peak,
+                               extracted.packets))
+        runs.update(imported=imported, extracted=extracted)
+    heuristic, peak = best(import_worker, str(paths[large]), False, repeat=1)
+    results.append(_result(f"ucn import pcap, {large:,} pkts, address heuristic (2 passes)", heuristic,
+                           peak, heuristic.packets))
     if shutil.which("tshark") is None:
         results.append(Result("tshark -T fields", 0.0, note="tshark not installed: no comparison"))
         return results
-    wall, peak, cpu = in_subprocess(tshark_worker, str(paths[large]))
-    packets = ours.units
-    results.append(Result(f"tshark -T fields ({len(TSHARK_FIELDS)} fields), {large:,} pkts", cpu, packets,
-                          "pkt", peak, f"CPU s; wall {wall:.2f} s; ucn is {_x(cpu, ours)} faster "
-                          f"end to end, {_x(cpu, extract)} on the capture stages (CPU)"))
+    tshark, peak = best(tshark_worker, str(paths[large]), repeat=repeat)
+    imported, extracted = runs["imported"], runs["extracted"]
+    results.append(_result(f"tshark -T fields ({len(TSHARK_FIELDS)} fields), {large:,} pkts", tshark, peak,
+                           imported.packets))
+    end_to_end = f"{tshark.wall / imported.wall:.1f}x wall, {tshark.cpu / imported.cpu:.1f}x CPU"
+    stages = f"{tshark.wall / extracted.wall:.1f}x wall, {tshark.cpu / extracted.cpu:.1f}x CPU"
+    results.append(Result("ratio tshark / ucn", 0.0,
+                          note=f"end to end: {end_to_end}; capture stages: {stages} (best of {repeat})"))
     return results
-
-
-def _x(tshark_cpu: float, ours: Result) -> str:
-    return f"{tshark_cpu / ours.seconds:.1f}x" if ours.seconds else "n/a"
