@@ -108,9 +108,9 @@ def transaction(study: Study) -> Iterator[SqlSession]:
             f"enrichment rewrites tables in place, which {engine.name} studies cannot do: enrich the "
             "DuckDB or PostgreSQL study before exporting it"
         )
-    with engine.transaction():
+    with engine.transaction() as writer:
         if engine.name == "duckdb":
-            session = DuckDBSession(engine.raw)  # type: ignore[attr-defined]
+            session = DuckDBSession(writer.connection)  # type: ignore[attr-defined]
             yield session
             session.drop_temps()
         else:

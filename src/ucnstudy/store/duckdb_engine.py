@@ -18,6 +18,11 @@ class DuckDBWriter:
     def __init__(self, raw: Any) -> None:
         self._raw = raw
 
+    @property
+    def connection(self) -> Any:
+        """The transaction's own DuckDB connection (statements on it commit or roll back together)."""
+        return self._raw
+
     def append(self, table: Table, data: pa.Table) -> None:
         if data.num_rows == 0:
             return
