@@ -13,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ucnstudy.sources.pcap.reader import Block
 
@@ -54,8 +55,9 @@ class Packets:
 
 
 def _gather(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
-    """Bytes buf[pos:pos+width] of every packet as an (n, width) array."""
-    return buf[pos[:, None] + np.arange(width)]
+    """Bytes buf[pos:pos+width] of every packet as an (n, width) array (rows of a strided
+    view: no (n, width) index array to build)."""
+    return sliding_window_view(buf, width)[pos]
 
 
 def be16(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 PAD = 128  # zero bytes after the data of every buffer, so that vectorised reads stay in bounds
 BLOCK_BYTES = 16 << 20  # bytes read per block; memory is a small multiple of this
@@ -80,7 +81,7 @@ def fields(buf: bytes, heads: list[int], endian: str, skip: int = 0) -> np.ndarr
     """The four 32-bit words at each head position + skip, as an (n, 4) int64 array."""
     data = np.frombuffer(buf, np.uint8)
     pos = np.array(heads, np.int64) + skip
-    words = data[pos[:, None] + np.arange(16)].view(endian + "u4")
+    words = sliding_window_view(data, 16)[pos].view(endian + "u4")  # rows of a strided view
     return words.astype(np.int64)
 
 
