@@ -148,7 +148,7 @@ def run(quick: bool) -> list[Result]:
         results.append(_result(f"ucn import pcap, {n:,} pkts, leases", imported, peak, imported.packets,
                                size))
         extracted, peak = best(extract_worker, str(paths[n]), repeat=repeat)
-        results.append(_result(f"capture stages only, one thread, {n:,} pkts", extracted, peak,
+        results.append(_result(f"capture stages only (no digest, no database), {n:,} pkts", extracted, peak,
                                extracted.packets))
         runs.update(imported=imported, extracted=extracted)
     heuristic, peak = best(import_worker, str(paths[large]), False, repeat=1)
