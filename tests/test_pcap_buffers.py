@@ -7,6 +7,10 @@ import random
 import struct
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ucnstudy.sources.pcap import walk
 from ucnstudy.sources.pcap.reader import read_blocks
 
 
@@ -77,3 +81,33 @@ def test_a_truncated_gzip_stream_keeps_the_records_before_the_cut(tmp_path: Path
     got = _records(blocks)
     assert 0 < len(got) < len(datas) and got == datas[:len(got)]
     assert any("compressed stream ends" in p for p in problems)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sizes=st.lists(st.integers(0, 40), max_size=20), tail=st.binary(max_size=60), cut=st.integers(0, 30),
+       start=st.integers(0, 3), big_endian=st.booleans(), max_record=st.sampled_from([0, 24, 1 << 22]))
+def test_compiled_walk_equals_the_python_walk(sizes: list[int], tail: bytes, cut: int, start: int,
+                                              big_endian: bool, max_record: int) -> None:
+    assert walk.COMPILED  # the extension is built by `make venv` (pip install -e .)
+    order = ">" if big_endian else "<"
+    raw = bytes(start) + b"".join(struct.pack(order + "IIII", 1, 0, n, n) + bytes(n) for n in sizes) + tail
+    buf = memoryview(bytearray(raw[:max(0, len(raw) - cut)]))
+    fast, fast_words, stop_fast = walk.record_heads(buf, start, big_endian, max_record)
+    slow, slow_words, stop_slow = walk.record_heads_py(buf, start, big_endian, max_record)
+    assert fast.tolist() == slow.tolist() and stop_fast == stop_slow
+    assert fast_words.tolist() == slow_words.tolist()
+
+
+def test_walk_of_well_formed_records_finds_every_record() -> None:
+    rng = random.Random(2)
+    sizes = [rng.randrange(0, 300) for _ in range(200)]
+    raw = bytearray(b"\x00" * 5)  # the walk starts at offset 5
+    expected = []
+    for size in sizes:
+        expected.append(len(raw))
+        raw += struct.pack(">IIII", 1_700_000_000 + size, size * 7, size, size + 3) + bytes(size)
+    raw += struct.pack(">IIII", 1, 0, 50, 50) + bytes(10)  # an incomplete last record
+    for heads_of in (walk.record_heads, walk.record_heads_py):
+        heads, words, stop = heads_of(memoryview(raw), 5, True, 1 << 22)
+        assert heads.tolist() == expected and stop == len(raw) - 26
+        assert words.tolist() == [[1_700_000_000 + n, n * 7, n, n + 3] for n in sizes]

@@ -27,8 +27,8 @@ from ucnstudy.sources.pcap.records import (
     Report,
     Source,
     Walker,
-    fields,
 )
+from ucnstudy.sources.pcap.walk import record_heads
 
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1), b"\xa1\xb2\xc3\xd4": (">", 1),
@@ -93,15 +93,15 @@ class _PcapWalker(Walker):
     def walk(self, buf: bytes, pos: int, recs: Records, final: bool) -> int:
         n = len(buf)
         while pos + 16 <= n:
-            heads, stop = self._heads(buf, pos, n)
-            good = self._validate(buf, heads, recs)
+            heads, words, stop = record_heads(buf, pos, self.endian == ">", MAX_RECORD)  # see walk.py
+            good = self._validate(heads, words, recs)
             if good == len(heads):
                 pos = stop
                 if pos + 16 > n or struct.unpack_from(self.endian + "I", buf, pos + 8)[0] <= MAX_RECORD:
                     break  # the next record is incomplete: wait for more data
                 bad = pos
             else:
-                bad = heads[good]
+                bad = int(heads[good])
             self.corrupt("implausible pcap record header", bad, recs)
             found = self.resync(buf, bad + 1, final)
             if found is None:
@@ -109,33 +109,16 @@ class _PcapWalker(Walker):
             pos = found
         return pos
 
-    def _heads(self, buf: bytes, pos: int, n: int) -> tuple[list[int], int]:
-        """Positions of the complete records from pos (the hot loop: one unpack per record)."""
-        caplen_at = struct.Struct(self.endian + "8xI").unpack_from
-        heads: list[int] = []
-        add = heads.append
-        last = n - 16
-        while pos <= last:
-            (incl,) = caplen_at(buf, pos)
-            after = pos + 16 + incl
-            if after > n or incl > MAX_RECORD:
-                break
-            add(pos)
-            pos = after
-        return heads, pos
-
-    def _validate(self, buf: bytes, heads: list[int], recs: Records) -> int:
+    def _validate(self, heads: np.ndarray, words: np.ndarray, recs: Records) -> int:
         """Add the plausible leading records to recs; return how many were good."""
-        if not heads:
+        if not len(heads):
             return 0
-        f = fields(buf, heads, self.endian)
-        sec, frac, incl, orig = f[:, 0], f[:, 1], f[:, 2], f[:, 3]
+        sec, frac, incl, orig = words[:, 0], words[:, 1], words[:, 2], words[:, 3]
         ok = (frac < 1_000_000 * self.ns_factor) & ((incl <= orig) | (incl <= 65535))
         good = len(heads) if ok.all() else int(np.argmin(ok))
         if good:
-            start = np.array(heads[:good], np.int64)
-            recs.extend(start + 16, incl[:good], sec[:good] * 1_000_000 + frac[:good] // self.ns_factor,
-                        np.full(good, self.linktype, np.int32))
+            ts_us = sec[:good] * 1_000_000 + frac[:good] // self.ns_factor
+            recs.extend(heads[:good] + 16, incl[:good], ts_us, np.full(good, self.linktype, np.int32))
             self.last_sec = int(sec[good - 1])
         return good
 

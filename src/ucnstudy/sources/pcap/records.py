@@ -77,7 +77,7 @@ class Records:
                      lt.astype(np.int32), first_number)
 
 
-def fields(buf: bytes, heads: list[int], endian: str, skip: int = 0) -> np.ndarray:
+def fields(buf: bytes, heads: list[int] | np.ndarray, endian: str, skip: int = 0) -> np.ndarray:
     """The four 32-bit words at each head position + skip, as an (n, 4) int64 array."""
     data = np.frombuffer(buf, np.uint8)
     pos = np.array(heads, np.int64) + skip
