@@ -9,7 +9,7 @@ DB ?= ucnstudy.duckdb
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt setup.py src/ucnstudy/sources/pcap/_walk.pyx
+$(STAMP): pyproject.toml constraints.txt setup.py $(wildcard src/ucnstudy/sources/pcap/*.pyx)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,spark]'

@@ -1,11 +1,15 @@
-"""Build the one compiled extension (the pcap record walk); everything else is in pyproject.toml.
+"""Build the compiled extensions (the pcap record walk and header decoding); everything else is
+in pyproject.toml.
 
-The extension is optional: without a C compiler the install still succeeds and the importer
-uses the same loop in Python (slower).
+Both are optional: without a C compiler the install still succeeds and the importer uses the
+same definitions in Python and numpy (slower).
 """
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-extension = Extension("ucnstudy.sources.pcap._walk", ["src/ucnstudy/sources/pcap/_walk.pyx"], optional=True)
-setup(ext_modules=cythonize([extension], quiet=True))
+extensions = [
+    Extension(f"ucnstudy.sources.pcap.{name}", [f"src/ucnstudy/sources/pcap/{name}.pyx"], optional=True)
+    for name in ("_walk", "_decode")
+]
+setup(ext_modules=cythonize(extensions, quiet=True))

@@ -8,6 +8,11 @@ fallback when this extension was not built.
 
 import numpy as np
 
+cdef extern from *:
+    void __builtin_prefetch(const void *address) nogil
+
+cdef Py_ssize_t AHEAD = 4096  # bytes: records lie in increasing order, so memory ahead is fetched early
+
 
 cdef inline long long word(const unsigned char[::1] buf, Py_ssize_t at, bint big_endian) noexcept nogil:
     if big_endian:
@@ -34,6 +39,8 @@ def record_heads(const unsigned char[::1] buf, Py_ssize_t pos, bint big_endian, 
     cdef long long[:, ::1] w = words
     with nogil:
         while pos + 16 <= n:
+            if pos + AHEAD < n:
+                __builtin_prefetch(&buf[pos + AHEAD])
             incl = word(buf, pos + 8, big_endian)
             after = pos + 16 + incl
             if after > n or incl > max_record:

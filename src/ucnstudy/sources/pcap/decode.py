@@ -17,6 +17,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ucnstudy.sources.pcap.reader import Block
 
+try:
+    from ucnstudy.sources.pcap._decode import decode_headers
+except ImportError:  # not compiled (an install without a C compiler): decode_numpy
+    decode_headers = None
+
 V4_MAPPED = np.uint64(0xFFFF00000000)
 ETH_IPV4, ETH_IPV6, ETH_VLAN, ETH_QINQ = 0x0800, 0x86DD, 0x8100, 0x88A8
 IPV6_EXTENSIONS = (0, 43, 60)  # hop-by-hop, routing, destination options
@@ -115,7 +120,18 @@ def _other_links(buf: np.ndarray, off: np.ndarray, lt: np.ndarray, l3: np.ndarra
 
 
 def decode(blk: Block) -> Packets:
-    """Header fields of every packet in the block."""
+    """Header fields of every packet in the block: one compiled pass (`_decode.pyx`), else the
+    vectorised definition below (same fields; the tests compare both)."""
+    if decode_headers is None:
+        return decode_numpy(blk)
+    buf = np.frombuffer(blk.raw, np.uint8)  # the reader leaves PAD zero bytes after the data
+    fields = decode_headers(buf, blk.offset, blk.caplen, blk.linktype)
+    return Packets(buf=buf, view=memoryview(blk.raw), ts_us=blk.ts_us,
+                   number=blk.first_number + np.arange(len(blk), dtype=np.int64), **fields)
+
+
+def decode_numpy(blk: Block) -> Packets:
+    """Header fields of every packet in the block, vectorised with numpy."""
     buf = np.frombuffer(blk.raw, np.uint8)  # the reader leaves PAD zero bytes after the data
     n = len(blk)
     cap_end = blk.offset + blk.caplen
