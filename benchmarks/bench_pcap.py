@@ -63,8 +63,11 @@ class Run:
     packets: int
 
 
-def import_worker(path: str, with_lease: bool) -> Run:
-    """Import one capture into a fresh DuckDB study, as `ucn import pcap` does."""
+def import_worker(path: str, with_lease: bool, one_core: bool = False) -> Run:
+    """Import one capture into a fresh DuckDB study, as `ucn import pcap` does; with `one_core`,
+    the process and every thread it starts run on one CPU (the single-core rate)."""
+    if one_core:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import pyarrow as pa
 
     from ucnstudy import open_study
@@ -151,6 +154,9 @@ def run(quick: bool) -> list[Result]:
         results.append(_result(f"capture stages only (no digest, no database), {n:,} pkts", extracted, peak,
                                extracted.packets))
         runs.update(imported=imported, extracted=extracted)
+    pinned, peak = best(import_worker, str(paths[large]), True, True, repeat=repeat)
+    results.append(_result(f"ucn import pcap, {large:,} pkts, leases, pinned to one core", pinned, peak,
+                           pinned.packets))
     heuristic, peak = best(import_worker, str(paths[large]), False, repeat=1)
     results.append(_result(f"ucn import pcap, {large:,} pkts, address heuristic (2 passes)", heuristic,
                            peak, heuristic.packets))
