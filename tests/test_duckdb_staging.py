@@ -67,3 +67,16 @@ def test_queries_in_the_transaction_see_staged_rows(duck: Study) -> None:
             writer.append(TABLES[name], conform(TABLES[name], rows))
         assert writer.fetchone("SELECT count(*) FROM devicetraffic") == (9,)
     assert duck.counts()["devicetraffic"] == 9
+
+
+def test_memory_limit_from_the_environment(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ucnstudy import open_study
+    from ucnstudy.errors import StudyError
+
+    monkeypatch.setenv("UCN_DUCKDB_MEMORY_LIMIT", "200MB")
+    with open_study(tmp_path / "s.duckdb") as study:
+        (limit,) = study.engine.raw.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert limit == "190.7 MiB"  # 200 MB, printed by DuckDB in MiB
+    monkeypatch.setenv("UCN_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(StudyError, match="UCN_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
+        open_study(tmp_path / "t.duckdb")

@@ -8,14 +8,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends.duckdb import Backend
 
+from ucnstudy.errors import StudyError
 from ucnstudy.schema import Table
 from ucnstudy.store.engine import index_statements, quote
 
+MEMORY_LIMIT_ENV = "UCN_DUCKDB_MEMORY_LIMIT"
 DIRECT_ROWS = 100_000  # rows a transaction inserts directly before it stages the rest
 
 
@@ -92,7 +95,17 @@ class DuckDBEngine:
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.read_only = read_only
-        self._con: Backend = ibis.duckdb.connect(path, read_only=read_only)
+        # DuckDB caches table blocks up to memory_limit (default 80% of RAM); a study run on a
+        # shared machine may cap it, e.g. UCN_DUCKDB_MEMORY_LIMIT=1GB
+        limit = os.environ.get(MEMORY_LIMIT_ENV)
+        config = {"memory_limit": limit} if limit else {}
+        try:
+            self._con: Backend = ibis.duckdb.connect(path, read_only=read_only, **config)
+        except duckdb.Error as exc:
+            if limit and "memory" in str(exc).lower():
+                raise StudyError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size (e.g. 1GB): "
+                                 f"{str(exc).strip()}") from None
+            raise
         self.raw.execute("SET enable_progress_bar = false")  # library code never prints
 
     @property
