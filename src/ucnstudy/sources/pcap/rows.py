@@ -128,9 +128,10 @@ def _with_answers(table: pa.Table, answers: list[list[Answer]]) -> pa.Table:
     offsets = np.zeros(len(answers) + 1, np.int32)
     np.cumsum([len(a) for a in answers], out=offsets[1:])
     flat = [record for records in answers for record in records]
-    fields = list(zip(*flat, strict=False)) or [(), (), (), ()]
+    columns = {"ans_type": [a.rtype for a in flat], "ans_name": [a.name for a in flat],
+               "ans_addr": [a.addr for a in flat], "ans_ttl": [a.ttl for a in flat]}
     schema = _SCHEMAS["dnsreqs"]
-    for column, values in zip(("ans_type", "ans_name", "ans_addr", "ans_ttl"), fields, strict=False):
+    for column, values in columns.items():
         type_ = schema.field(column).type
         table = table.append_column(column, pa.ListArray.from_arrays(
             pa.array(offsets), pa.array(values, type_.value_type), type=type_))
