@@ -72,6 +72,41 @@ _COUNTERS = (
     C("bytes_out", "int64", "bytes sent by the device (sum of IP total length)"),
 )
 
+def _per_direction(name: str, type: str, doc: str) -> tuple[Column, ...]:
+    return (
+        C(f"{name}_out", type, f"{doc}, device to server (TCP only)"),
+        C(f"{name}_in", type, f"{doc}, server to device (TCP only)"),
+    )
+
+
+def _rtt_samples(side: str, where: str) -> tuple[Column, ...]:
+    what = f"RTT samples {where} (data segment to the ACK covering it, Karn's rule)"
+    return (
+        C(f"rtt_{side}_n", "int32", f"number of {what}"),
+        C(f"rtt_{side}_min_ms", "float64", f"minimum of the {what}, ms"),
+        C(f"rtt_{side}_mean_ms", "float64", f"mean of the {what}, ms"),
+        C(f"rtt_{side}_max_ms", "float64", f"maximum of the {what}, ms"),
+    )
+
+
+# TCP performance of a flow, measured at the capture point (docs/inputs/pcap.md). "internet"
+# is the path capture point <-> server, "access" the path capture point <-> device.
+_TCP_PERFORMANCE = (
+    C("hs_rtt_internet_ms", "float64", "SYN to SYN/ACK at the capture point, ms (NULL: not seen)"),
+    C("hs_rtt_access_ms", "float64", "SYN/ACK to the handshake's ACK at the capture point, ms"),
+    *_rtt_samples("internet", "capture point to server (device data, server ACKs)"),
+    *_rtt_samples("access", "capture point to device (server data, device ACKs)"),
+    *_per_direction("retrans_pkts", "int64", "retransmitted segments"),
+    *_per_direction("retrans_bytes", "int64", "retransmitted payload bytes"),
+    *_per_direction("dupacks", "int64", "duplicate ACKs sent"),
+    *_per_direction("ooo_pkts", "int64", "out-of-order segments"),
+    *_per_direction("zerowin", "int64", "zero-window advertisements sent"),
+    *_per_direction("bulk_secs", "float64", "seconds in bulk transfer periods"),
+    *_per_direction("applimited_secs", "float64", "seconds in application-limited periods"),
+    *_per_direction("bulk_bytes", "int64", "payload bytes sent in bulk transfer periods"),
+)
+
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -169,6 +204,7 @@ TABLES: dict[str, Table] = {
                 C("service", "string", "IANA service name of (dstport, proto)"),
                 C("server_name", "string", "TLS SNI, HTTP Host, or the DNS name that resolved dstip"),
                 C("appname", "string", "application owning the socket, when known"),
+                *_TCP_PERFORMANCE,
             ),
             (("devid", "startts"),),
         ),
