@@ -10,14 +10,15 @@ Semantics (docs/inputs/manifest.md):
   order of the manifest;
 * devices.shared is derived from the links (more than one user) and recomputed after each import;
 * a device without an explicit link belongs to the user named by its login prefix
-  (`alice.laptop` -> `alice`), as in the original study.
+  (`alice.laptop` -> `alice`), as in the original study; with dotted usernames, the longest
+  registered one (`o.brien.laptop` -> `o.brien`).
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -102,7 +103,7 @@ def plan_import(path: str, records: ManifestRecords, state: StudyState) -> Impor
     linked = {link.login for link in links}
     for device in records.devices:
         if device.login not in linked and device.login not in state.devices:
-            links.append(Link(device.login.split(".", 1)[0], device.login, device.line))
+            links.append(Link(login_owner(device.login, user_ids), device.login, device.line))
     _merge_links(path, links, user_ids, device_ids, state, plan)
     _merge_leases(path, records.leases, device_ids, state, plan)
     users_per_device = defaultdict(set)
@@ -111,6 +112,13 @@ def plan_import(path: str, records: ManifestRecords, state: StudyState) -> Impor
     for row in plan.devices:
         row["shared"] = len(users_per_device[row["id"]]) > 1
     return plan
+
+
+def login_owner(login: str, usernames: Iterable[str]) -> str:
+    """The user a device login names: the longest username the login starts with, then a dot
+    (`o.brien.laptop` -> `o.brien` when that user exists), else the text before the first dot."""
+    owners = [u for u in usernames if login.startswith(f"{u}.")]
+    return max(owners, key=len) if owners else login.split(".", 1)[0]
 
 
 def _conflict(path: str, what: str, line: int | None, old: dict[str, Any], new: dict[str, Any]) -> None:
