@@ -28,7 +28,7 @@ def chunks(table: str, n: int, size: int) -> list[tuple[str, pa.Table]]:
     return [(table, rows.slice(i, size)) for i in range(0, n, size)]
 
 
-def staged_dirs() -> set[str]:
+def staged_dirs() -> set[str]:  # the old place (and :memory: studies); file studies stage beside the file
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "ucn-stage-*")))
 
 

@@ -58,7 +58,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # usage errors, --help, typer.Exit
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
+        # a database refusal the library did not foresee (disk full, lost server): still one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        err_console.print(f"[bold red]error:[/] the study database failed: {first}", highlight=False)
+        return 2
     return 0
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """An error raised by the DuckDB or PostgreSQL driver (checked without importing them)."""
+    return type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb", "psycopg")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +24,15 @@ from ucnstudy.schema import Table
 from ucnstudy.store.engine import index_statements, quote
 
 MEMORY_LIMIT_ENV = "UCN_DUCKDB_MEMORY_LIMIT"
+LOCK_TIMEOUT_ENV = "UCN_LOCK_TIMEOUT"  # seconds to wait for a study another process holds
+LOCK_TIMEOUT_S = 5.0
 DIRECT_ROWS = 100_000  # rows a transaction inserts directly before it stages the rest
+STAGE_SUFFIX = ".ucn-stage"  # beside the study file: <study>.ucn-stage/<pid>-<uuid>/
+# never load or download an extension behind the user's back (an SQLite file as --db made
+# DuckDB fetch sqlite_scanner over the network)
+NO_EXTENSIONS = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
 
 class DuckDBWriter:
@@ -30,8 +43,9 @@ class DuckDBWriter:
     in one INSERT before anything reads through this writer (a query, `connection`, the commit):
     the memory of an import stays bounded however large the file (docs/inputs/pcap.md, "Speed")."""
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, stage_root: str | None = None) -> None:
         self._raw = raw
+        self._stage_root = stage_root  # None: the system's temporary directory (:memory:)
         self._direct = 0
         self._stage: tempfile.TemporaryDirectory[str] | None = None
         self._staged: dict[str, tuple[Table, pq.ParquetWriter, str]] = {}
@@ -56,7 +70,7 @@ class DuckDBWriter:
         staged = self._staged.get(table.name)
         if staged is None:
             if self._stage is None:
-                self._stage = tempfile.TemporaryDirectory(prefix="ucn-stage-")
+                self._stage = _stage_directory(self._stage_root)
             path = os.path.join(self._stage.name, f"{table.name}.parquet")
             writer = pq.ParquetWriter(path, data.schema, compression="lz4")
             staged = self._staged[table.name] = (table, writer, path)
@@ -98,15 +112,12 @@ class DuckDBEngine:
         # DuckDB caches table blocks up to memory_limit (default 80% of RAM); a study run on a
         # shared machine may cap it, e.g. UCN_DUCKDB_MEMORY_LIMIT=1GB
         limit = os.environ.get(MEMORY_LIMIT_ENV)
-        config = {"memory_limit": limit} if limit else {}
-        try:
-            self._con: Backend = ibis.duckdb.connect(path, read_only=read_only, **config)
-        except duckdb.Error as exc:
-            if limit and "memory" in str(exc).lower():
-                raise StudyError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size (e.g. 1GB): "
-                                 f"{str(exc).strip()}") from None
-            raise
+        config: dict[str, Any] = {"memory_limit": limit} if limit else {}
+        self._stage_root = None if path == ":memory:" else os.path.abspath(path) + STAGE_SUFFIX
+        self._con: Backend = _connect(path, read_only, config | NO_EXTENSIONS)
         self.raw.execute("SET enable_progress_bar = false")  # library code never prints
+        if not read_only and self._stage_root is not None:
+            remove_stale_stages(self._stage_root)
 
     @property
     def ibis(self) -> Backend:
@@ -134,7 +145,7 @@ class DuckDBEngine:
         """A transaction on a connection of its own: the writer may then run on another thread
         while this thread reads the (committed) study through Ibis."""
         cursor = self.raw.cursor()
-        writer = DuckDBWriter(cursor)
+        writer = DuckDBWriter(cursor, self._stage_root)
         try:
             cursor.execute("SET enable_progress_bar = false")
             cursor.execute("BEGIN TRANSACTION")
@@ -151,3 +162,88 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self._con.disconnect()
+
+
+def _connect(path: str, read_only: bool, config: dict[str, Any]) -> Backend:
+    """Open the study file; a lock another process holds is waited for (UCN_LOCK_TIMEOUT s),
+    and every failure becomes a StudyError that says what the file is and what to do."""
+    _check_target(path, read_only)
+    deadline = time.monotonic() + _lock_timeout()
+    while True:
+        try:
+            return ibis.duckdb.connect(path, read_only=read_only, **config)
+        except duckdb.Error as exc:
+            message = str(exc).strip()
+            if "Conflicting lock" in message and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            raise StudyError(_open_error(path, message, config)) from None
+
+
+def _lock_timeout() -> float:
+    text = os.environ.get(LOCK_TIMEOUT_ENV, "")
+    try:
+        return max(float(text), 0.0) if text else LOCK_TIMEOUT_S
+    except ValueError:
+        raise StudyError(f"{LOCK_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
+
+
+def _check_target(path: str, read_only: bool) -> None:
+    """Refuse what DuckDB would misread or fail on with a raw error."""
+    if path == ":memory:":
+        return
+    if os.path.isdir(path):
+        raise StudyError(f"the study {path} is a directory: give the path of a .duckdb file")
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            head = f.read(16)
+        if head == _SQLITE_MAGIC:
+            raise StudyError(f"{path} is an SQLite database, not a ucnstudy study: give a .duckdb "
+                             "study file, or a new path to create one")
+        if not os.access(path, os.R_OK) or (not read_only and not os.access(path, os.W_OK)):
+            mode = "read" if read_only else "write"
+            raise StudyError(f"cannot {mode} the study {path}: permission denied")
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise StudyError(f"cannot create the study {path}: the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise StudyError(f"cannot create the study {path}: the directory {parent} is not writable")
+
+
+def _open_error(path: str, message: str, config: dict[str, Any]) -> str:
+    if holder := _LOCK_HOLDER.search(message):
+        return (f"the study {path} is in use by another process (PID {holder.group(2)}, "
+                f"{holder.group(1)}): wait for it to finish, or set {LOCK_TIMEOUT_ENV} to wait "
+                f"longer than {_lock_timeout():g} s")
+    if "Conflicting lock" in message:
+        return f"the study {path} is in use by another process: wait for it to finish"
+    if "memory" in message.lower() and "memory_limit" in config:
+        return (f"{MEMORY_LIMIT_ENV}={config['memory_limit']!r} is not a memory size (e.g. 1GB): "
+                f"{message}")
+    if "not a valid DuckDB database" in message or "Could not read" in message:
+        return (f"{path} is not a DuckDB study (empty, truncated, or another kind of file): give "
+                "a study file made by ucn, or a new path to create one")
+    first = (message.splitlines() or ["unknown error"])[0]
+    return f"cannot open the study {path}: {first}"
+
+
+def _stage_directory(root: str | None) -> tempfile.TemporaryDirectory[str]:
+    """This transaction's staging folder: beside the study, named after this process."""
+    if root is None:
+        return tempfile.TemporaryDirectory(prefix="ucn-stage-")
+    os.makedirs(root, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix=f"{os.getpid()}-{uuid.uuid4().hex[:8]}-", dir=root)
+
+
+def remove_stale_stages(root: str) -> None:
+    """Staged Parquet of a killed import: another process's folders (the open study's file lock
+    guarantees no other process writes it now) and the root once empty."""
+    if not os.path.isdir(root):
+        return
+    mine = f"{os.getpid()}-"
+    for name in os.listdir(root):
+        if not name.startswith(mine):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    with contextlib.suppress(OSError):  # not empty: this process stages there now
+        os.rmdir(root)

@@ -19,6 +19,7 @@ from ucnstudy.schema import TABLES, Table
 from ucnstudy.store.conform import conform
 from ucnstudy.store.digest import file_digest
 from ucnstudy.store.engine import Engine, Writer
+from ucnstudy.store.guard import check_is_study
 from ucnstudy.store.urls import StudyUrl, parse_url
 
 Rows = pa.Table | pa.RecordBatch
@@ -243,6 +244,12 @@ def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = F
                 f"spark: studies need the spark extra (pip install 'ucnstudy[spark]'): {exc}"
             ) from None
         engine = SparkEngine(parsed.target)
+        return Study(parsed, engine)
+    try:
+        check_is_study(engine, parsed.redacted)
+    except StudyError:
+        engine.close()
+        raise
     return Study(parsed, engine)
 
 
