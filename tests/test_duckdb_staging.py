@@ -28,13 +28,15 @@ def chunks(table: str, n: int, size: int) -> list[tuple[str, pa.Table]]:
     return [(table, rows.slice(i, size)) for i in range(0, n, size)]
 
 
-def staged_dirs() -> set[str]:  # the old place (and :memory: studies); file studies stage beside the file
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "ucn-stage-*")))
+def staged_dirs(study: Study) -> set[str]:
+    """Staging folders: beside a study file (<file>.ucn-stage/*), or in /tmp for :memory:."""
+    beside = glob.glob(os.path.join(f"{study.url.target}.ucn-stage", "*"))
+    return set(beside) | set(glob.glob(os.path.join(tempfile.gettempdir(), "ucn-stage-*")))
 
 
 @pytest.mark.usefixtures("staging_after_four_rows")
 def test_staged_rows_round_trip_every_type(duck: Study) -> None:
-    before = staged_dirs()
+    before = staged_dirs(duck)
     items = chunks("dnsreqs", 12, 3) + chunks("httpreqs", 7, 2)  # lists, timestamps, nulls
     result = duck.import_rows("table", "x", items, sha256="x")
     assert result.rows == {"dnsreqs": 12, "httpreqs": 7}
@@ -43,12 +45,12 @@ def test_staged_rows_round_trip_every_type(duck: Study) -> None:
         back = duck.table(name).to_pyarrow().cast(expected.schema)
         key = "ts"
         assert back.sort_by(key).to_pylist() == expected.sort_by(key).to_pylist()
-    assert staged_dirs() == before  # the staging files are gone
+    assert staged_dirs(duck) == before  # the staging files are gone
 
 
 @pytest.mark.usefixtures("staging_after_four_rows")
 def test_a_failure_after_staging_leaves_nothing(duck: Study) -> None:
-    before = staged_dirs()
+    before = staged_dirs(duck)
 
     def items():
         yield from chunks("devicetraffic", 10, 2)
@@ -57,7 +59,7 @@ def test_a_failure_after_staging_leaves_nothing(duck: Study) -> None:
     with pytest.raises(InputError):
         duck.import_rows("pcap", "capture.pcap", items(), sha256="bad")
     assert duck.counts()["devicetraffic"] == 0 and not duck.is_imported("pcap", "bad")
-    assert staged_dirs() == before
+    assert staged_dirs(duck) == before
 
 
 @pytest.mark.usefixtures("staging_after_four_rows")
