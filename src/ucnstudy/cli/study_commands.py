@@ -18,6 +18,7 @@ def info() -> None:
 
     with open_cli_study(read_only=True) as study:
         summary = study_info(study)
+        pending = sorted(study.pending_tasks())
     t = RichTable(title=f"study {summary.url}")
     for col in ("table", "rows", "first", "last"):
         t.add_column(col, justify="right" if col == "rows" else "left")
@@ -28,3 +29,6 @@ def info() -> None:
         f"{summary.users} users ({summary.countries}), {summary.devices} devices "
         f"({summary.shared_devices} shared)"
     )
+    if pending:
+        console.print(f"pending: {', '.join(pending)} (an import stopped before it; run `ucn enrich` "
+                      "or the import again)", soft_wrap=True)

@@ -3,6 +3,6 @@
 `enrich_study(study)` recomputes all of them in one transaction (see docs/enrichment.md).
 """
 
-from ucnstudy.enrich.run import EnrichOptions, EnrichResult, enrich_study
+from ucnstudy.enrich.run import PENDING, EnrichOptions, EnrichResult, enrich_study
 
-__all__ = ["EnrichOptions", "EnrichResult", "enrich_study"]
+__all__ = ["PENDING", "EnrichOptions", "EnrichResult", "enrich_study"]

@@ -8,6 +8,8 @@ Stages, all in one engine transaction (a failure leaves the study as it was):
             matches_easylist (when Adblock lists are given), user_url
   dns       dnsreqs: query_domain, query_tld, matches_blacklist, matches_easylist, user_req
   duplicate dnsreqs.duplicate (enrich.duplicate)
+The same transaction deletes the `enrich` entry of study_tasks that imports leave behind them, so
+an import killed before its enrichment committed is enriched by the next import or `ucn enrich`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ucnstudy.enrich.services import service_arrow
 from ucnstudy.enrich.session import SqlSession, transaction
 from ucnstudy.store import Study
 
+PENDING = "enrich"  # the study_tasks entry an import leaves until its rows are enriched
 _HOST_SCHEMA = pa.schema([("host", pa.string())])
 _URL_SCHEMA = pa.schema([("url", pa.string()), ("referer", pa.string()), ("mime", pa.string())])
 
@@ -81,6 +84,7 @@ def enrich_study(study: Study, adblock_files: Iterable[str | os.PathLike[str]] =
         result.changed.update(_dns(session, adblock is not None, opts.clear_adblock))
         step("duplicate")
         result.changed["dnsreqs.duplicate"] = flag_duplicates(session, opts.duplicate_window_s)
+        session.execute("DELETE FROM study_tasks WHERE task = ?", [PENDING])  # commits with the rest
     result.seconds = time.perf_counter() - started
     return result
 

@@ -66,8 +66,15 @@ def ingest(
     options: dict[str, object] | None = None,
     on_progress: Callable[[int], None] | None = None,
     after_load: Callable[[Study], None] | None = None,
+    pending: str | None = None,
 ) -> list[ImportResult]:
-    """Import each file as one atomic, idempotent unit; return what each import did."""
+    """Import each file as one atomic, idempotent unit; return what each import did.
+
+    `after_load` runs once after the files (e.g. enrichment). When it is named by `pending`,
+    each import records that task in its own transaction and `after_load` deletes it in its
+    own: after a kill in between, the next run of this importer completes it, even when every
+    file is then skipped as already imported.
+    """
     results = []
     for path in paths:
         path = os.fspath(path)
@@ -81,6 +88,8 @@ def ingest(
             sha256 = digest.result() if study.imported_path(kind, path) else digest.result
             with study.load(kind, path, sha256) as load:
                 if load is not None:
+                    if pending:
+                        load.defer(pending)
                     with BackgroundLoad(load) as sink:
                         for table_name, rows in parser(path, ctx):
                             sink.append(table_name, rows)
@@ -88,7 +97,8 @@ def ingest(
         finally:
             digest.cancel()
         results.append(study.last_result)
-    if after_load is not None and any(not r.skipped for r in results):
+    left = pending is not None and pending in study.pending_tasks()
+    if after_load is not None and (left or any(not r.skipped for r in results)):
         after_load(study)
     return results
 

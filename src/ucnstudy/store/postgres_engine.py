@@ -76,6 +76,10 @@ class PostgresEngine:
             self._con: Backend = ibis.connect(url.replace("postgresql://", "postgres://", 1))
         except (psycopg.Error, Exception) as exc:  # libpq errors never contain the password
             raise StudyError(f"cannot connect to the PostgreSQL study: {_first_line(exc)}") from None
+        if self._conn.info.server_version >= 140000:
+            # a client killed mid-statement (kill -9 during an enrichment UPDATE) is noticed within
+            # seconds and its statement cancelled, instead of running on for minutes holding locks
+            self._conn.execute("SET client_connection_check_interval = '2s'")
         if read_only:
             # Only the write connection is made read-only: Ibis registers ibis.memtable lookups
             # (local-time offsets, heatmap bins) as session-private temp tables, and PostgreSQL

@@ -46,6 +46,11 @@ class Load:
 
     def __init__(self, writer: Writer, source: object, result: ImportResult) -> None:
         self._writer, self._source, self.result = writer, source, result
+        self.pending: set[str] = set()  # tasks (study_tasks) that commit with these rows
+
+    def defer(self, task: str) -> None:
+        """Record, with this import, that `task` (e.g. enrich) must still run on its rows."""
+        self.pending.add(task)
 
     def append(self, table_name: str, data: Rows) -> int:
         table = TABLES[table_name]
@@ -166,12 +171,14 @@ class Study:
                     result.skipped = True
                     yield None
                     return
-                yield Load(writer, path, result)
+                load = Load(writer, path, result)
+                yield load
                 if deferred:
                     result.sha256 = digest = deferred()
                     if self._seen(writer, kind, digest):
                         raise _AlreadyImported
                 self._record(writer, kind, path, digest, result.total_rows)
+                self._record_pending(writer, kind, load.pending)
         except _AlreadyImported:
             result.skipped = True
             result.rows.clear()
@@ -196,6 +203,20 @@ class Study:
             "parser_version": [__version__],
         })
         writer.append(TABLES["imports"], conform(TABLES["imports"], record))
+
+    @staticmethod
+    def _record_pending(writer: Writer, kind: str, tasks: set[str]) -> None:
+        if tasks:
+            now = datetime.now(UTC).replace(tzinfo=None)
+            rows = pa.table({"task": sorted(tasks), "source_kind": [kind] * len(tasks),
+                             "since": [now] * len(tasks)})
+            writer.append(TABLES["study_tasks"], conform(TABLES["study_tasks"], rows))
+
+    def pending_tasks(self) -> set[str]:
+        """Tasks committed imports left unfinished (a kill between an import and its enrichment)."""
+        if not self.has_table("study_tasks"):
+            return set()
+        return set(self.table("study_tasks").task.execute())
 
     def import_rows(self, kind: str, path: str | os.PathLike[str],
                     items: Iterable[tuple[str, Rows]], sha256: str | None = None) -> ImportResult:

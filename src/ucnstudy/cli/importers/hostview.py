@@ -8,7 +8,7 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import import_with_progress
-from ucnstudy.enrich import enrich_study
+from ucnstudy.enrich import PENDING, enrich_study
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.hostview import KIND, hostview_parser
 
@@ -31,4 +31,4 @@ def import_hostview(
         study.create_schema()
         IngestContext(study).device_id(device.lower())  # an unknown device fails before any file
         import_with_progress(study, KIND, files, hostview_parser(device.lower()), unit="rows",
-                             strict=strict, after_load=lambda s: enrich_study(s))
+                             strict=strict, after_load=lambda s: enrich_study(s), pending=PENDING)

@@ -8,7 +8,7 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import import_with_progress
-from ucnstudy.enrich import enrich_study
+from ucnstudy.enrich import PENDING, enrich_study
 from ucnstudy.sources.pcap import KIND, pcap_parser
 from ucnstudy.store import Study
 
@@ -35,7 +35,7 @@ def import_pcap(
     with open_cli_study() as study:
         import_with_progress(study, KIND, files, pcap_parser(device.lower(), window_s=window),
                              unit="packets", strict=strict, options={"window_s": window},
-                             after_load=_enrich)
+                             after_load=_enrich, pending=PENDING)
 
 
 def _enrich(study: Study) -> None:

@@ -22,6 +22,7 @@ def import_with_progress(
     strict: bool = False,
     options: dict[str, object] | None = None,
     after_load: Callable[[Study], None] | None = None,
+    pending: str | None = None,
 ) -> list[ImportResult]:
     with progress() as bar:
         task = bar.add_task(f"import {kind}", total=None, rate="")
@@ -35,7 +36,7 @@ def import_with_progress(
             bar.update(task, completed=done, rate=rate)
 
         results = ingest(study, kind, files, parser, strict=strict, options=options,
-                         on_progress=advance, after_load=after_load)
+                         on_progress=advance, after_load=after_load, pending=pending)
         bar.update(task, total=done or 1, completed=done or 1)
     for r in results:
         print_result(r)

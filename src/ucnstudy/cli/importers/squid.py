@@ -8,7 +8,7 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import import_with_progress
-from ucnstudy.enrich import enrich_study
+from ucnstudy.enrich import PENDING, enrich_study
 from ucnstudy.sources.leases import Leases
 from ucnstudy.sources.squid import parse_squid
 
@@ -30,4 +30,4 @@ def import_squid(
         study.create_schema()
         options = {"leases": Leases.of_study(study), "ts_at_end": ts_at_end}
         import_with_progress(study, "squid", files, parse_squid, unit="lines", strict=strict,
-                             options=options, after_load=lambda s: enrich_study(s))
+                             options=options, after_load=lambda s: enrich_study(s), pending=PENDING)

@@ -92,18 +92,18 @@ def _rows(log_type: str, batch: list[Record], leases: Leases, unknown: Counter[s
 def import_zeek(study: Study, paths: Iterable[str | os.PathLike[str]], *, strict: bool = False,
                 on_progress: Callable[[int], None] | None = None, enrich: bool = True) -> list[ImportResult]:
     """Import Zeek logs (files or directories); one atomic, idempotent load per file."""
-    from ucnstudy.enrich import enrich_study
+    from ucnstudy.enrich import PENDING, enrich_study
 
     files = log_files(paths)
     study.create_schema()
     options: dict[str, object] = {"leases": Leases.of_study(study), "names": [], "resolved": []}
     results = ingest(study, KIND, files, parse_zeek, strict=strict, options=options,
-                     on_progress=on_progress)
+                     on_progress=on_progress, pending=PENDING if enrich else None)
     names = pa.concat_tables([tables.NAME_SCHEMA.empty_table(), *options["names"]])  # type: ignore[misc]
     resolved = pa.concat_tables([tables.RESOLVED_SCHEMA.empty_table(), *options["resolved"]])  # type: ignore[misc]
     if names.num_rows or resolved.num_rows:
         apply_server_names(study, names, resolved)
-    if enrich and any(not r.skipped for r in results):
+    if enrich and (PENDING in study.pending_tasks() or any(not r.skipped for r in results)):
         enrich_study(study)
     return results
 
