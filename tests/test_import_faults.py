@@ -3,16 +3,22 @@ of a file, files from which nothing can be read. Each test failed before its fix
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from conftest import pg_database
-from ucnstudy import open_study
+from ucnstudy import Study, open_study
 from ucnstudy.cli import main
+from ucnstudy.sources.base import ingest
+from ucnstudy.sources.manifest import import_manifest
+from ucnstudy.store.digest import content_digest
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 MANIFEST = """\
@@ -113,3 +119,86 @@ def test_postgres_cancels_the_statements_of_a_vanished_client(pg_url: str) -> No
     with open_study(pg_url) as study:
         (interval,) = study.engine.raw.execute("SHOW client_connection_check_interval").fetchone()
     assert interval == "2s"
+
+
+def gzipped(source: Path, target: Path) -> Path:
+    target.write_bytes(gzip.compress(source.read_bytes()))
+    return target
+
+
+def total_rows(study: Study) -> int:
+    return sum(n for name, n in study.counts().items() if name not in ("imports", "study_tasks"))
+
+
+def test_a_compressed_copy_is_the_same_content_for_every_importer(
+        duck: Study, tmp_path: Path, real_data: Path) -> None:
+    """access.log / .gz, pcap / .gz, a Zeek directory / its gzipped copy, CSV / .csv.gz,
+    hostview .db / .zip: the second of each pair adds nothing."""
+    from hostview_samples import build_hostview_db, zip_db
+    from test_import_hostview import sample_rows
+    from ucnstudy.sources.hostview import hostview_parser
+    from ucnstudy.sources.pcap import pcap_parser
+    from ucnstudy.sources.squid import parse_squid
+    from ucnstudy.sources.table_file import table_parser
+    from ucnstudy.sources.zeek import import_zeek
+
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(MANIFEST.replace("  - {address: 192.168.0.35}",
+                                         "  - {address: 192.168.0.35}\n      - {address: 147.32.83.161}")
+                        + "  - {login: alice.laptop, platform: windows-laptop, users: [u]}\n")
+    import_manifest(duck, str(manifest))
+    zeek = real_data / "zeek" / "ctu-normal-012"
+    zeek_gz = tmp_path / "zeek-gz"
+    zeek_gz.mkdir()
+    for log in zeek.glob("*.log.labeled"):
+        gzipped(log, zeek_gz / f"{log.name}.gz")
+    csv = tmp_path / "gt_io.csv"
+    csv.write_text("devid,ts,io_device,appname\n1,2015-05-13 10:00:00,mouse,chrome.exe\n")
+    db = build_hostview_db(tmp_path / "stats_1431511200.db", sample_rows())
+    pairs = [
+        ("squid", parse_squid, real_data / "squid" / "access3.log"),
+        ("pcap", pcap_parser("u.pc"), real_data / "pcap" / "wikipedia.pcap"),
+        ("table", table_parser("gt_io"), csv),
+        ("hostview", hostview_parser("alice.laptop"), db),
+    ]
+    for kind, parser, plain in pairs:
+        packed = zip_db(plain, tmp_path / f"{plain.name}.zip") if kind == "hostview" else \
+            gzipped(plain, tmp_path / f"{plain.name}.gz")
+        (first,) = ingest(duck, kind, [plain], parser)
+        before = total_rows(duck)
+        (second,) = ingest(duck, kind, [packed], parser)
+        assert first.total_rows > 0 and second.skipped, kind
+        assert total_rows(duck) == before and second.sha256 == first.sha256
+        assert first.sha256 == hashlib.sha256(plain.read_bytes()).hexdigest()
+    first_zeek = import_zeek(duck, [zeek], enrich=False)
+    before = total_rows(duck)
+    again = import_zeek(duck, [zeek_gz], enrich=False)
+    assert sum(r.total_rows for r in first_zeek) > 0 and all(r.skipped for r in again)
+    assert total_rows(duck) == before
+
+
+def test_a_study_keyed_on_container_digests_still_skips_its_files(duck: Study, tmp_path: Path) -> None:
+    """Imports recorded by an earlier version (digest of the .gz as stored) are still skipped."""
+    from ucnstudy.sources.table_file import table_parser
+
+    csv = tmp_path / "gt_io.csv"
+    csv.write_text("devid,ts,io_device,appname\n1,2015-05-13 10:00:00,mouse,chrome.exe\n")
+    packed = gzipped(csv, tmp_path / "gt_io.csv.gz")
+    stored = hashlib.sha256(packed.read_bytes()).hexdigest()
+    row = pa.table({"devid": [1], "ts": pa.array([0], pa.timestamp("us")), "io_device": ["mouse"]})
+    duck.import_rows("table", packed, [("gt_io", row)], sha256=stored)
+    (again,) = ingest(duck, "table", [packed], table_parser("gt_io"))
+    assert again.skipped and duck.counts()["gt_io"] == 1
+
+
+def test_a_truncated_gzip_is_keyed_on_its_bytes_as_stored(tmp_path: Path) -> None:
+    packed = gzipped(write_lines(tmp_path / "a.log", 5000), tmp_path / "a.log.gz")
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    assert content_digest(cut) == hashlib.sha256(cut.read_bytes()).hexdigest()
+    assert content_digest(packed) == hashlib.sha256((tmp_path / "a.log").read_bytes()).hexdigest()
+
+
+def write_lines(path: Path, n: int) -> Path:
+    path.write_text("".join(f"line {i} {i * 7919 % 1000003}\n" for i in range(n)))
+    return path

@@ -347,7 +347,7 @@ TABLES: dict[str, Table] = {
                 C("id", "int64", "import id", False),
                 C("source_kind", "string", "importer: table, pcap, squid, zeek, demo, ...", False),
                 C("path", "string", "file path as given"),
-                C("sha256", "string", "SHA-256 hex of the file content", False),
+                C("sha256", "string", "SHA-256 hex of the file content (decompressed: gzip, zip)", False),
                 C("rows", "int64", "rows added by this import"),
                 C("imported_at", TS, "when the import committed (UTC)"),
                 C("parser_version", "string", "ucnstudy version that parsed the file"),

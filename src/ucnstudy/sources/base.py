@@ -17,7 +17,7 @@ import pyarrow as pa
 from ucnstudy.errors import InputError, StudyError
 from ucnstudy.store import ImportResult, Study
 from ucnstudy.store.background import BackgroundLoad
-from ucnstudy.store.digest import BackgroundDigest
+from ucnstudy.store.digest import BackgroundDigest, file_digest, is_container
 
 Rows = pa.Table | pa.RecordBatch
 Parser = Callable[[str, "IngestContext"], Iterable[tuple[str, Rows]]]
@@ -85,7 +85,8 @@ def ingest(
         try:
             # a path seen before is likely a re-run: know the digest first and skip without
             # parsing; a new path is parsed while the digest is computed (checked at commit)
-            sha256 = digest.result() if study.imported_path(kind, path) else digest.result
+            sha256 = _known_digest(study, kind, path, digest) if study.imported_path(kind, path) \
+                else digest.result
             with study.load(kind, path, sha256) as load:
                 if load is not None:
                     if pending:
@@ -101,6 +102,17 @@ def ingest(
     if after_load is not None and (left or any(not r.skipped for r in results)):
         after_load(study)
     return results
+
+
+def _known_digest(study: Study, kind: str, path: str, digest: BackgroundDigest) -> str:
+    """The key of a path imported before: its content digest, or the digest of the container
+    as stored when that is how an earlier version recorded it (so it is still skipped)."""
+    content = digest.result()
+    if not study.is_imported(kind, content) and is_container(path):
+        stored = file_digest(path)
+        if study.is_imported(kind, stored):
+            return stored
+    return content
 
 
 def chunked(rows: Iterator[dict[str, object]], table: str, size: int = 100_000

@@ -17,7 +17,7 @@ from ucnstudy import __version__
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import TABLES, Table
 from ucnstudy.store.conform import conform
-from ucnstudy.store.digest import file_digest
+from ucnstudy.store.digest import content_digest
 from ucnstudy.store.engine import Engine, Writer
 from ucnstudy.store.guard import check_is_study
 from ucnstudy.store.urls import StudyUrl, parse_url
@@ -158,7 +158,7 @@ class Study:
         self._writable()
         self.create_schema()
         deferred = sha256 if callable(sha256) else None
-        digest = "" if deferred else (sha256 or file_digest(path))  # type: ignore[operator]
+        digest = "" if deferred else (sha256 or content_digest(path))  # type: ignore[operator]
         result = ImportResult(kind, os.fspath(path), digest)
         self.last_result = result
         if not deferred and self.is_imported(kind, digest):
