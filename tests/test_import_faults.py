@@ -202,3 +202,50 @@ def test_a_truncated_gzip_is_keyed_on_its_bytes_as_stored(tmp_path: Path) -> Non
 def write_lines(path: Path, n: int) -> Path:
     path.write_text("".join(f"line {i} {i * 7919 % 1000003}\n" for i in range(n)))
     return path
+
+
+MOVES = ('[{"date": "20150417", "segments": [{"type": "place", "startTime": "20150417T080000+0200", '
+         '"endTime": "20150417T090000+0200", "place": {"id": 1, "name": "Home", "type": "home", '
+         '"location": {"lat": 48.85, "lon": 2.35}}}]}]')
+
+
+def test_a_wrong_format_or_importer_is_an_error_and_does_not_poison_the_file(
+        tmp_path: Path, real_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "s.duckdb")
+    (tmp_path / "m.yaml").write_text(MANIFEST)
+    assert main(["--db", db, "import", "manifest", str(tmp_path / "m.yaml")]) == 0
+    moves = tmp_path / "storyline.json"
+    moves.write_text(MOVES)
+    pcap = str(real_data / "pcap" / "wikipedia.pcap")
+    wrong_then_right = [
+        (["location", "--device", "u.pc", "--format", "timeline", str(moves)],
+         "a Moves storyline (ucn import location --format moves)",
+         ["location", "--device", "u.pc", "--format", "moves", str(moves)], "added 1 locations"),
+        (["squid", pcap], "a pcap capture (ucn import pcap)",
+         ["pcap", "--device", "u.pc", pcap], "httpreqs"),
+        (["zeek", pcap], "a pcap capture (ucn import pcap)", None, None),
+    ]
+    capsys.readouterr()
+    for wrong, hint, right, added in wrong_then_right:
+        assert main(["--db", db, "import", *wrong]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert "nothing could be read from it" in err and f"it looks like {hint}" in err, err
+        with open_study(db, read_only=True) as study:
+            assert not study.imported_path(wrong[0], wrong[-1])  # not recorded as imported
+        if right is not None:
+            assert main(["--db", db, "import", *right]) == 0
+            out = " ".join(capsys.readouterr().out.split())
+            assert added in out and "already imported" not in out
+
+
+def test_an_empty_file_is_an_error_for_every_line_importer(duck: Study, tmp_path: Path) -> None:
+    from ucnstudy.errors import InputError
+    from ucnstudy.sources.squid import parse_squid
+    from ucnstudy.sources.table_file import table_parser
+
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    for kind, parser in (("squid", parse_squid), ("table", table_parser("gt_io"))):
+        with pytest.raises(InputError, match=r"nothing could be read|empty"):
+            ingest(duck, kind, [empty], parser)
+    assert duck.counts()["imports"] == 0

@@ -147,10 +147,12 @@ def test_gpx_with_bogus_1901_times_is_reported_not_loaded(study, real_data: Path
     path = real_data / "location" / "gpx" / "Mojstrovka.gpx"
     with pytest.raises(InputError, match="implausible times"):
         load(study, "gpx", path, strict=True)
-    [result] = load(study, "gpx", path)  # the strict failure recorded nothing: not skipped
-    assert result.rows.get("locations", 0) == 0 and rows(study) == []
-    [warning] = result.warnings
+    with pytest.raises(InputError, match="nothing could be read") as failed:  # every point was bad
+        load(study, "gpx", path)
+    warning = str(failed.value)
     assert str(path) in warning and "184 points with implausible times" in warning and "1901-12-13" in warning
+    assert rows(study) == [] and not study.imported_path("location", path)  # nothing recorded
+    assert "it looks like" not in warning  # the format was right: no hint at another one
 
 
 # -- synthetic samples of formats without a real one --------------------------------------------
@@ -257,8 +259,8 @@ def test_cli_location_import(tmp_path: Path, real_data: Path, capsys) -> None:
     assert main(["--db", db, "import", "manifest", str(tmp_path / "m.yaml")]) == 0
     gpx = real_data / "location" / "gpx" / "Mojstrovka.gpx"
     semantic = real_data / "location" / "google-takeout" / "semantic-2021-august.json"
-    assert main(["--db", db, "import", "location", "--device", "ann.phone", "--format", "gpx", str(gpx)]) == 0
-    assert "implausible times" in " ".join(capsys.readouterr().err.split())
+    assert main(["--db", db, "import", "location", "--device", "ann.phone", "--format", "gpx", str(gpx)]) == 2
+    assert "implausible times" in " ".join(capsys.readouterr().err.split())  # nothing else to load
     assert main(["--db", db, "import", "location", "--device", "ann.phone", "--format", "takeout",
                  "--movements", str(semantic)]) == 0
     assert "added 125 locations" in " ".join(capsys.readouterr().out.split())

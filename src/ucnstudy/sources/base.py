@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from ucnstudy.errors import InputError, StudyError
+from ucnstudy.sources.sniff import looks_like
 from ucnstudy.store import ImportResult, Study
 from ucnstudy.store.background import BackgroundLoad
 from ucnstudy.store.digest import BackgroundDigest, file_digest, is_container
@@ -33,6 +34,7 @@ class IngestContext:
     options: dict[str, object] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     on_progress: Callable[[int], None] | None = None  # called with units done (lines, packets)
+    units: int = 0  # records read so far (what the parser reported through advance)
 
     def problem(self, message: str, *, line: int | None = None, packet: int | None = None) -> None:
         """A malformed record: fatal with --strict, else reported and skipped."""
@@ -42,6 +44,7 @@ class IngestContext:
         self.problems.append(str(err))
 
     def advance(self, units: int) -> None:
+        self.units += units
         if self.on_progress is not None:
             self.on_progress(units)
 
@@ -94,6 +97,7 @@ def ingest(
                     with BackgroundLoad(load) as sink:
                         for table_name, rows in parser(path, ctx):
                             sink.append(table_name, rows)
+                    _check_read(kind, ctx, load.result)
                     load.result.warnings.extend(ctx.problems)
         finally:
             digest.cancel()
@@ -102,6 +106,23 @@ def ingest(
     if after_load is not None and (left or any(not r.skipped for r in results)):
         after_load(study)
     return results
+
+
+def _check_read(kind: str, ctx: IngestContext, result: ImportResult) -> None:
+    """A file from which nothing could be read is an error, not an empty import: recorded, it
+    would make the right importer skip it later as already imported."""
+    if result.total_rows or (ctx.units and not ctx.problems):
+        return
+    what = looks_like(ctx.path)
+    reason = f"; first problem: {_unplaced(ctx.problems[0], ctx.path)}" if ctx.problems else ""
+    command = str(ctx.options.get("command", f"ucn import {kind}"))
+    hint = f"; it looks like {what}" if what and f"({command})" not in what else ""
+    raise InputError(ctx.path, f"nothing could be read from it as {kind} input{reason}{hint}")
+
+
+def _unplaced(problem: str, path: str) -> str:
+    """A problem without the file name the error starts with already."""
+    return problem.removeprefix(f"{path}, ").removeprefix(f"{path}: ")
 
 
 def _known_digest(study: Study, kind: str, path: str, digest: BackgroundDigest) -> str:

@@ -31,6 +31,7 @@ def location_parser(fmt: str, login: str, opts: LocationOptions | None = None) -
     parse_format, options = FORMATS[fmt], opts or LocationOptions()
 
     def parse(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
+        ctx.options["command"] = f"ucn import location --format {fmt}"  # for the hint of base.py
         rows = RowBuilder(ctx, ctx.device_id(login), fmt)
         yield from chunked(parse_format(path, ctx, rows, options), "locations", size=50_000)
         rows.flush()
