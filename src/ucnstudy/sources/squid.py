@@ -69,12 +69,18 @@ def parse_line(text: str) -> tuple[str | None, ...] | None:
     return None if core is None else (*core, tail.group(1), tail.group(2))
 
 
+# squid's log_quoted_string writes CR, LF and TAB as \r \n \t and puts a backslash before '"'
+# and '\\'; any other escaped character stands for itself
+_ESCAPES = {"r": "\r", "n": "\n", "t": "\t"}
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
 def unquote(value: str | None) -> str | None:
-    """A squid quoted-string value: '-' and empty mean absent; backslash escapes are undone."""
+    """A squid quoted-string value: '-' and empty mean absent; squid's escapes are decoded."""
     if value is None or value in ("", "-"):
         return None
     if "\\" in value:
-        value = re.sub(r"\\(.)", r"\1", value)
+        value = _ESCAPED.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), value)
     return value
 
 
