@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
+import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_import_squid import add_devices
 from ucnstudy import Study
+from ucnstudy.errors import InputError
 from ucnstudy.sources.base import ingest
 from ucnstudy.sources.manifest import import_manifest
 from ucnstudy.sources.squid import parse_squid, unquote
+from ucnstudy.sources.table_file import table_parser
+from ucnstudy.store.conform import first_nul, replace_nul
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
@@ -69,3 +75,73 @@ def test_a_user_agent_with_a_newline_survives_a_squid_log(duck: Study, tmp_path:
     (result,) = ingest(duck, "squid", [log], parse_squid)
     assert result.rows == {"httpreqs": 1}
     assert duck.table("httpreqs").req_ua.execute().tolist() == [ua]
+
+
+SQUID_LINE = ("01/Mar/2015:10:00:00 +0100 1425200400.000 12 10.0.0.7 TCP_MISS/200 512 GET "
+              'http://example.com/{n} - HTTP/1.1 DIRECT/93.184.216.34 text/html "-" "{ua}"\n')
+
+
+def test_a_nul_character_is_handled_alike_on_every_engine(any_study: Study, tmp_path: Path) -> None:
+    """PostgreSQL refused NUL with a CharacterNotInRepertoire traceback while DuckDB stored it."""
+    manifest = write(tmp_path, "m.yaml", 'users:\n  - {username: u, familyname: "sm\\0ith"}\n')
+    with pytest.raises(InputError, match=r"m.yaml, line 2: user entry: 'familyname' holds a NUL"):
+        import_manifest(any_study, str(manifest))
+    add_devices(any_study, [(1, "10.0.0.7", None, None)])
+    log = write(tmp_path, "access.log", (SQUID_LINE.format(n=1, ua="Mozilla")
+                                         + SQUID_LINE.format(n=2, ua="Moz\x00illa")))
+    (result,) = ingest(any_study, "squid", [log], parse_squid)
+    assert result.rows == {"httpreqs": 1}
+    assert any(w.startswith(f"{log}, line 2: a NUL character") for w in result.warnings)
+    with pytest.raises(InputError, match=r"line 2: a NUL character"):
+        ingest(any_study, "squid", [write(tmp_path, "copy.log", log.read_bytes())], parse_squid,
+               strict=True)
+    csv = write(tmp_path, "io.csv", "devid,ts,io_device,appname\n1,2015-03-01 10:00:00,mouse,a\n"
+                                    "1,2015-03-01 10:00:01,mouse,b\x00c\n")
+    with pytest.raises(InputError, match=r"io.csv, row 2, column 'appname': a NUL character"):
+        ingest(any_study, "table", [csv], table_parser("gt_io"))
+    # rows from binary sources (captures, HostView) keep their row, with U+FFFD in place of NUL
+    rows = pa.table({"devid": [1, 1], "ts": pa.array([1, 2], pa.timestamp("s")),
+                     "req_ua": ["ok", "a\x00b"], "req_url": ["http://x/", "http://y/\x00"]})
+    loaded = any_study.import_rows("pcap", "capture.pcap", [("httpreqs", rows)], sha256="nul")
+    assert loaded.rows == {"httpreqs": 2}
+    why = "values held a NUL character, stored as U+FFFD (no engine keeps NUL in text alike)"
+    assert sorted(w.split(": ", 1)[1] for w in loaded.warnings) == [
+        f"1 httpreqs.req_ua {why}", f"1 httpreqs.req_url {why}"]
+    stored = any_study.table("httpreqs").to_pyarrow().to_pylist()
+    assert sorted(r["req_ua"] for r in stored if r["source"] != "squid") == ["a\ufffdb", "ok"]
+    assert any_study.counts()["users"] == 0
+
+
+def test_nul_in_lists_is_replaced_too() -> None:
+    data = pa.table({"ans_name": pa.array([["a\x00", None], None, ["ok"]], pa.list_(pa.string()))})
+    fixed, changed = replace_nul(data)
+    assert changed == {"ans_name": 1}
+    assert fixed.column("ans_name").to_pylist() == [["a\ufffd", None], None, ["ok"]]
+    assert first_nul(data) == ("ans_name", 1) and first_nul(fixed) is None
+
+
+def test_import_table_names_the_real_line_and_column(duck: Study, tmp_path: Path) -> None:
+    parser = table_parser("gt_io")
+    good = "1,2015-05-13 10:00:00,mouse,chrome.exe\n"
+    cases = {
+        "cut.csv": (HEADER + good + "2,2015-05-13 10:00:01,mou").encode(),
+        "big.csv": (HEADER + good + "1,2015-05-13 10:00:00,mouse," + "x" * (10 << 20) + "\n").encode(),
+        "latin1.csv": (HEADER + good * 3).encode() + b"1,2015-05-13 10:00:00,mouse,chr\xe9me\n",
+        "quoted.csv": (HEADER + '1,2015-05-13 10:00:00,mouse,"two\nlines"\n' + "1,x\n").encode(),
+    }
+    expected = {
+        "cut.csv": r"cut.csv(.gz)?, line 3, column 'appname': 3 cells where the header has 4",
+        "big.csv": r"big.csv(.gz)?, line 3, column 'appname': a cell of 10,485,760 bytes",
+        "latin1.csv": r"latin1.csv(.gz)?, line 5, column 'appname': the cell is not UTF-8 text",
+        "quoted.csv": r"quoted.csv(.gz)?, line 4, column 'io_device': 2 cells where the header has 4",
+    }
+    for name, content in cases.items():
+        path = write(tmp_path, name, content)
+        with pytest.raises(InputError, match=expected[name]):
+            ingest(duck, "table", [path], parser)
+        with pytest.raises(InputError, match=expected[name]):  # the same inside gzip
+            ingest(duck, "table", [write(tmp_path, f"{name}.gz", gzip.compress(content))], parser)
+    assert duck.counts()["gt_io"] == 0
+
+
+HEADER = "devid,ts,io_device,appname\n"

@@ -49,6 +49,10 @@ def numbered_lines(path: str, on_corrupt: Callable[[str, int], None] | None = No
             on_corrupt(message, number)
 
 
+NUL_LINE = ("a NUL character (U+0000) in the line: no study engine stores it alike "
+            "(PostgreSQL refuses it), so the line is skipped")
+
+
 def epoch_to_timestamp(epochs: list[str]) -> pa.Array:
     """Decimal epoch seconds ('1348870295.249', checked by valid_epoch) to timestamp[us], exactly."""
     micros = np.empty(len(epochs), dtype=np.int64)

@@ -114,6 +114,8 @@ class _Entry:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(f"{key!r} must be text, not {value!r} (quote it in YAML)")
         text = str(value).strip()
+        if "\x00" in text:
+            raise self.fail(f"{key!r} holds a NUL character (U+0000), which no study engine stores alike")
         return text.lower() if lower else text
 
     def name(self, key: str) -> str:

@@ -23,8 +23,9 @@ import pyarrow.compute as pc
 
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.leases import Leases, canonical_address
-from ucnstudy.sources.logfiles import epoch_to_timestamp, numbered_lines, valid_epoch
+from ucnstudy.sources.logfiles import NUL_LINE, epoch_to_timestamp, numbered_lines, valid_epoch
 from ucnstudy.sources.urls import clean_mimetype, split_url
+from ucnstudy.store.conform import NUL
 
 CHUNK_LINES = 100_000
 FIELDS = ("epoch", "elapsed", "client", "status", "size", "method", "url", "hierarchy", "mime",
@@ -159,6 +160,9 @@ def parse_squid(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]
     batch = _Batch()
     for number, text in numbered_lines(path, lambda msg, line: ctx.problem(msg, line=line)):
         if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        if NUL in text:
+            ctx.problem(NUL_LINE, line=number)
             continue
         fields = parse_line(text)
         if fields is None:

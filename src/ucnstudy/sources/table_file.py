@@ -16,9 +16,11 @@ import pyarrow.parquet as pq
 from ucnstudy.errors import InputError
 from ucnstudy.schema import Table, table
 from ucnstudy.sources.base import IngestContext
-from ucnstudy.store.conform import conform
+from ucnstudy.sources.csv_position import csv_header, locate_csv_error
+from ucnstudy.store.conform import conform, first_nul
 
 BATCH_ROWS = 100_000
+BLOCK_BYTES = 1 << 22  # Arrow's CSV block: a record must fit in one
 
 
 def table_parser(table_name: str):
@@ -33,6 +35,9 @@ def table_parser(table_name: str):
             except InputError as exc:
                 row = exc.row + offset if exc.row is not None else None
                 raise InputError(path, exc.problem, row=row, column=exc.column) from None
+            if (nul := first_nul(rows)) is not None:
+                raise InputError(path, "a NUL character (U+0000) in the cell; no study engine "
+                                 "stores it alike", row=nul[1] + offset, column=nul[0])
             offset += batch.num_rows
             ctx.advance(batch.num_rows)
             yield table_name, rows
@@ -50,26 +55,19 @@ def _batches(path: str, target: Table) -> Iterator[pa.RecordBatch]:
         return
     if not (suffix.endswith(".csv") or suffix.endswith(".csv.gz") or suffix.endswith(".tsv")):
         raise InputError(path, "unknown file type: use .csv, .csv.gz, .tsv or .parquet")
-    header = _csv_header(path)
+    delimiter = "\t" if suffix.endswith(".tsv") else ","
+    header = csv_header(path, delimiter)
     unknown = [c for c in header if c not in target.column_names]
     if unknown:
         raise InputError(path, f"unknown column(s) {', '.join(map(repr, unknown))} for table "
                          f"{target.name}; expected some of: {', '.join(target.column_names)}", line=1)
     convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
                                    strings_can_be_null=True, quoted_strings_can_be_null=False)
-    parse = pacsv.ParseOptions(delimiter="\t" if suffix.endswith(".tsv") else ",")
-    read = pacsv.ReadOptions(block_size=1 << 22)
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    read = pacsv.ReadOptions(block_size=BLOCK_BYTES)
     try:
         reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         yield from reader
-    except pa.ArrowInvalid as exc:
-        raise InputError(path, f"malformed CSV: {exc}") from None
-
-
-def _csv_header(path: str) -> list[str]:
-    try:
-        reader = pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={}, include_columns=[]))
-        return reader.schema.names
-    except pa.ArrowInvalid as exc:
-        raise InputError(path, f"malformed CSV header: {exc}", line=1) from None
+    except (pa.ArrowInvalid, EOFError, OSError) as exc:
+        located = locate_csv_error(path, delimiter, header, BLOCK_BYTES // 2)
+        raise located or InputError(path, f"malformed CSV: {exc}") from None

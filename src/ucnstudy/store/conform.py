@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -114,3 +115,49 @@ def _first_true(mask: pa.ChunkedArray) -> int:
         if v:
             return i
     return 0
+
+
+NUL = "\x00"
+REPLACEMENT = "\ufffd"
+
+
+def _text_columns(data: pa.Table) -> Iterator[tuple[str, pa.ChunkedArray, bool]]:
+    """(name, column, is a list) of every text and list-of-text column."""
+    for name, col in zip(data.column_names, data.columns, strict=True):
+        if pa.types.is_string(col.type):
+            yield name, col, False
+        elif pa.types.is_list(col.type) and pa.types.is_string(col.type.value_type):
+            yield name, col, True
+
+
+def first_nul(data: pa.Table) -> tuple[str, int] | None:
+    """(column, 1-based row) of the first text value holding a NUL character, if any."""
+    for name, col, is_list in _text_columns(data):
+        values = pc.list_flatten(col) if is_list else col
+        if not pc.any(pc.match_substring(values, NUL)).as_py():
+            continue
+        for row, value in enumerate(col.to_pylist(), start=1):
+            if any(NUL in v for v in (value or []) if v) if is_list else (value and NUL in value):
+                return name, row
+    return None
+
+
+def replace_nul(data: pa.Table) -> tuple[pa.Table, dict[str, int]]:
+    """NUL characters replaced by U+FFFD, and how many values held one per column: PostgreSQL
+    cannot store NUL in text, so every engine stores the same replacement."""
+    changed: dict[str, int] = {}
+    for name, col, is_list in _text_columns(data):
+        values = pc.list_flatten(col) if is_list else col
+        hits = pc.sum(pc.match_substring(values, NUL)).as_py() or 0
+        if not hits:
+            continue
+        changed[name] = hits
+        index = data.column_names.index(name)
+        if is_list:
+            fixed = [None if v is None else [s.replace(NUL, REPLACEMENT) if s else s for s in v]
+                     for v in col.to_pylist()]
+            new = pa.chunked_array([pa.array(fixed, col.type)])
+        else:
+            new = pc.replace_substring(col, NUL, REPLACEMENT)
+        data = data.set_column(index, data.field(index), new)
+    return data, changed

@@ -16,7 +16,7 @@ import pyarrow as pa
 from ucnstudy import __version__
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import TABLES, Table
-from ucnstudy.store.conform import conform
+from ucnstudy.store.conform import conform, replace_nul
 from ucnstudy.store.digest import content_digest
 from ucnstudy.store.engine import Engine, Writer
 from ucnstudy.store.guard import check_is_study
@@ -54,7 +54,10 @@ class Load:
 
     def append(self, table_name: str, data: Rows) -> int:
         table = TABLES[table_name]
-        rows = conform(table, data, source=self._source)
+        rows, nuls = replace_nul(conform(table, data, source=self._source))
+        for column, n in nuls.items():
+            self.warn(f"{self._source}: {n} {table_name}.{column} values held a NUL character, "
+                      "stored as U+FFFD (no engine keeps NUL in text alike)")
         self._writer.append(table, rows)
         self.result.rows[table_name] = self.result.rows.get(table_name, 0) + rows.num_rows
         return rows.num_rows

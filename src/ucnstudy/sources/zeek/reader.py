@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ucnstudy.errors import InputError
-from ucnstudy.sources.logfiles import numbered_lines, valid_epoch
+from ucnstudy.sources.logfiles import NUL_LINE, numbered_lines, valid_epoch
 
 Record = dict[str, Any]
 Converter = Callable[[Any], Any]
@@ -151,6 +151,9 @@ class ZeekReader:
     def records(self) -> Iterator[tuple[int, Record]]:
         for number, text in numbered_lines(self.path, lambda msg, line: self.problem(msg, line=line)):
             if not text.strip():
+                continue
+            if "\x00" in text:
+                self.problem(NUL_LINE, line=number)
                 continue
             if text.startswith("#"):
                 self._header(text, number)
