@@ -66,8 +66,12 @@ def ingest(
     options: dict[str, object] | None = None,
     on_progress: Callable[[int], None] | None = None,
     after_load: Callable[[Study], None] | None = None,
+    replace: bool = False,
 ) -> list[ImportResult]:
-    """Import each file as one atomic, idempotent unit; return what each import did."""
+    """Import each file as one atomic, idempotent unit; return what each import did.
+
+    With `replace`, a file imported before is loaded again: its earlier rows are removed in the
+    same transaction."""
     results = []
     for path in paths:
         path = os.fspath(path)
@@ -79,7 +83,7 @@ def ingest(
             # a path seen before is likely a re-run: know the digest first and skip without
             # parsing; a new path is parsed while the digest is computed (checked at commit)
             sha256 = digest.result() if study.imported_path(kind, path) else digest.result
-            with study.load(kind, path, sha256) as load:
+            with study.load(kind, path, sha256, options=ctx.options, replace=replace) as load:
                 if load is not None:
                     with BackgroundLoad(load) as sink:
                         for table_name, rows in parser(path, ctx):

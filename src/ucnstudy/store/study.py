@@ -6,16 +6,15 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ucnstudy import __version__
 from ucnstudy.errors import StudyError
-from ucnstudy.schema import TABLES, Table
+from ucnstudy.schema import IMPORT_ID, TABLES, Table
+from ucnstudy.store import imports
 from ucnstudy.store.conform import conform
 from ucnstudy.store.digest import file_digest
 from ucnstudy.store.engine import Engine, Writer
@@ -34,6 +33,9 @@ class ImportResult:
     rows: dict[str, int] = field(default_factory=dict)
     skipped: bool = False
     warnings: list[str] = field(default_factory=list)
+    import_id: int | None = None
+    replaced_ids: list[int] = field(default_factory=list)  # imports this one replaced (--replace)
+    removed: dict[str, int] = field(default_factory=dict)  # their rows, per table
 
     @property
     def total_rows(self) -> int:
@@ -48,7 +50,7 @@ class Load:
 
     def append(self, table_name: str, data: Rows) -> int:
         table = TABLES[table_name]
-        rows = conform(table, data, source=self._source)
+        rows = stamp(conform(table, data, source=self._source), self.result.import_id)
         self._writer.append(table, rows)
         self.result.rows[table_name] = self.result.rows.get(table_name, 0) + rows.num_rows
         return rows.num_rows
@@ -140,7 +142,8 @@ class Study:
 
     @contextmanager
     def load(self, kind: str, path: str | os.PathLike[str],
-             sha256: str | Callable[[], str] | None = None) -> Iterator[Load | None]:
+             sha256: str | Callable[[], str] | None = None, *,
+             options: dict[str, object] | None = None, replace: bool = False) -> Iterator[Load | None]:
         """An atomic, idempotent import of one source.
 
         Yields a Load to append rows, or None when the same content was already imported by
@@ -148,31 +151,41 @@ class Study:
         `sha256` may be a callable that returns the digest once the rows are appended (a
         digest computed alongside the parse): the duplicate check then runs before commit and
         a duplicate is rolled back, so the outcome is the same, only later.
+        With `replace`, this importer's earlier imports of the same path or content are
+        removed in the same transaction (their rows go, the new ones come, or nothing changes).
         """
         self._writable()
         self.create_schema()
+        if replace and callable(sha256):
+            sha256 = sha256()
         deferred = sha256 if callable(sha256) else None
         digest = "" if deferred else (sha256 or file_digest(path))  # type: ignore[operator]
         result = ImportResult(kind, os.fspath(path), digest)
         self.last_result = result
-        if not deferred and self.is_imported(kind, digest):
+        if not deferred and not replace and self.is_imported(kind, digest):
             result.skipped = True
             yield None
             return
         try:
             with self.engine.transaction() as writer:
-                if not deferred and self._seen(writer, kind, digest):
+                if not deferred and not replace and self._seen(writer, kind, digest):
                     result.skipped = True
                     yield None
                     return
+                result.import_id = imports.next_import_id(writer)
+                if replace:
+                    result.replaced_ids = imports.imports_of_file(writer, kind, path, digest)
+                    result.removed = imports.delete_imports(
+                        writer, result.replaced_ids, imports.traced_tables(self.engine.existing_tables()))
                 yield Load(writer, path, result)
                 if deferred:
                     result.sha256 = digest = deferred()
                     if self._seen(writer, kind, digest):
                         raise _AlreadyImported
-                self._record(writer, kind, path, digest, result.total_rows)
+                imports.record_import(writer, result.import_id, kind, path, digest, result.rows, options)
         except _AlreadyImported:
             result.skipped = True
+            result.import_id = None
             result.rows.clear()
 
     @staticmethod
@@ -181,20 +194,6 @@ class Study:
             "SELECT count(*) FROM imports WHERE source_kind = ? AND sha256 = ?", (kind, digest)
         )
         return bool(found and found[0])
-
-    @staticmethod
-    def _record(writer: Writer, kind: str, path: str | os.PathLike[str], digest: str, rows: int) -> None:
-        next_id = writer.fetchone("SELECT coalesce(max(id), 0) + 1 FROM imports")
-        record = pa.table({
-            "id": [int(next_id[0]) if next_id else 1],
-            "source_kind": [kind],
-            "path": [os.fspath(path)],
-            "sha256": [digest],
-            "rows": [rows],
-            "imported_at": [datetime.now(UTC).replace(tzinfo=None)],
-            "parser_version": [__version__],
-        })
-        writer.append(TABLES["imports"], conform(TABLES["imports"], record))
 
     def import_rows(self, kind: str, path: str | os.PathLike[str],
                     items: Iterable[tuple[str, Rows]], sha256: str | None = None) -> ImportResult:
@@ -244,6 +243,15 @@ def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = F
             ) from None
         engine = SparkEngine(parsed.target)
     return Study(parsed, engine)
+
+
+def stamp(rows: pa.Table, import_id: int | None) -> pa.Table:
+    """Rows with their import's id in the import_id column (tables that carry one)."""
+    at = rows.schema.get_field_index(IMPORT_ID.name)
+    if at < 0 or import_id is None:
+        return rows
+    ids = pa.repeat(pa.scalar(import_id, pa.int64()), rows.num_rows)
+    return rows.set_column(at, rows.schema.field(at), ids)
 
 
 def table_schema(name: str) -> Table:
