@@ -94,6 +94,11 @@ class Study:
         self._writable()
         existing = self.engine.existing_tables()
         self.engine.create_tables([t for t in TABLES.values() if t.name not in existing])
+        if not existing & set(TABLES):  # a new study records the schema version it is written with
+            from ucnstudy.store.migrate import record_version
+
+            with self.engine.transaction() as writer:
+                record_version(writer)
 
     def reset(self) -> None:
         """Drop every canonical table and create them empty."""
@@ -219,8 +224,12 @@ class Study:
             raise StudyError(f"the study {self.url.redacted} is open read-only{suffix}")
 
 
-def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Study:
-    """Open (or create, for a DuckDB file) the study at `url`; see DESIGN for URL forms."""
+def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+               any_version: bool = False) -> Study:
+    """Open (or create, for a DuckDB file) the study at `url`; see DESIGN for URL forms.
+
+    A study of another schema version is refused with a clear message (store/migrate.py),
+    unless `any_version` (what `ucn upgrade` needs)."""
     parsed = parse_url(url)
     engine: Engine
     if parsed.engine == "duckdb":
@@ -242,7 +251,16 @@ def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = F
                 f"spark: studies need the spark extra (pip install 'ucnstudy[spark]'): {exc}"
             ) from None
         engine = SparkEngine(parsed.target)
-    return Study(parsed, engine)
+    study = Study(parsed, engine)
+    if not any_version and getattr(engine, "layout", None) != "original":
+        from ucnstudy.store.migrate import check_version
+
+        try:
+            check_version(study)
+        except BaseException:
+            study.close()
+            raise
+    return study
 
 
 def stamp(rows: pa.Table, import_id: int | None) -> pa.Table:
