@@ -33,6 +33,7 @@ class IngestContext:
     options: dict[str, object] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     on_progress: Callable[[int], None] | None = None  # called with units done (lines, packets)
+    replacing: tuple[int, ...] = ()  # ids of the imports this one replaces (--replace)
 
     def problem(self, message: str, *, line: int | None = None, packet: int | None = None) -> None:
         """A malformed record: fatal with --strict, else reported and skipped."""
@@ -83,6 +84,9 @@ def ingest(
             # a path seen before is likely a re-run: know the digest first and skip without
             # parsing; a new path is parsed while the digest is computed (checked at commit)
             sha256 = digest.result() if study.imported_path(kind, path) else digest.result
+            if replace:
+                sha256 = digest.result()
+                ctx.replacing = tuple(study.imports_of_file(kind, path, sha256))
             with study.load(kind, path, sha256, options=ctx.options, replace=replace) as load:
                 if load is not None:
                     with BackgroundLoad(load) as sink:

@@ -138,6 +138,14 @@ class Study:
         """True when the importer already loaded a file under this path (maybe other content)."""
         return self._imports_where(kind, "path", os.fspath(path))
 
+    def imports_of_file(self, kind: str, path: str | os.PathLike[str], sha256: str) -> list[int]:
+        """Ids of this importer's imports of the same path or content (what a replace removes)."""
+        if not self.has_table("imports"):
+            return []
+        t = self.table("imports")
+        found = t.filter((t.source_kind == kind) & ((t.path == os.fspath(path)) | (t.sha256 == sha256)))
+        return sorted(int(i) for i in found.id.to_pyarrow().to_pylist())
+
     def _imports_where(self, kind: str, column: str, value: str) -> bool:
         if not self.has_table("imports"):
             return False
