@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 
 from ucnstudy import Study
-from ucnstudy.schema import TABLES
+from ucnstudy.schema import BOOKKEEPING, TABLES
 from ucnstudy.sources.flowid import flowid
 
 START = datetime(2015, 10, 24, 6, 0, 0)  # spans the end of summer time (25 October 2015)
@@ -187,10 +187,12 @@ def canonical_tables(seed: int = 7, days: int = 2) -> dict[str, pa.Table]:
                                           "is_fullscreen": False})
     out = {}
     for name, rows in b.rows.items():
-        if name == "imports":
+        if name in BOOKKEEPING:
             continue
         schema = TABLES[name].arrow_schema()
         cols = {f.name: [r.get(f.name) for r in rows] for f in schema}
+        if "import_id" in cols:  # `load` is the first import of a fresh study
+            cols["import_id"] = [1] * len(rows)
         out[name] = pa.Table.from_pydict(cols, schema=schema)
     return out
 

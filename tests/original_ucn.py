@@ -162,7 +162,8 @@ def lost_in_original(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """The canonical content minus what the original layout cannot hold: the query time, the
     targets of non-address answers, address lease periods, and ground truth (which lived in
     another database)."""
-    out = {name: _nulled(t, NOT_IN_ORIGINAL.get(name, ())) for name, t in tables.items()}
+    untraced = ("import_id",)  # the original never traced rows to their imports
+    out = {name: _nulled(t, (*NOT_IN_ORIGINAL.get(name, ()), *untraced)) for name, t in tables.items()}
     dns = out["dnsreqs"]
     out["dnsreqs"] = dns.set_column(
         dns.schema.get_field_index("ans_addr"), "ans_addr", _addresses_only(dns))

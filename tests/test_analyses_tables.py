@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analyses_builders import Builder, at
-from analyses_reference import devices_of
+from analyses_reference import devices_of, local, zone_of
 from ucnstudy.analyses.select_users import SelectUsersParams, parse_top, select_users
 from ucnstudy.analyses.traffic_by_port import TrafficByPortParams, traffic_by_port
 from ucnstudy.analyses.user_agents import UserAgentsParams, user_agents
@@ -56,6 +56,9 @@ def reference_summary(b: Builder, include_shared: bool) -> pd.DataFrame:
         dt = [r for r in b.rows["devicetraffic"] if r["devid"] in ids]
         stamps = [r["ts"] for r in dt]
         days = (max(stamps) - min(stamps)).total_seconds() / 86400 if stamps else 0.0
+        seen = [r["ts"] for t in ("devicetraffic", "dnsreqs", "httpreqs") for r in b.rows[t]
+                if r["devid"] in ids]
+        observed = len({local(ts, zone_of(u)).date() for ts in seen})
         rows.append({
             "username": name, "country": u["country"],
             "devices_personal": len(personal[name]),
@@ -67,7 +70,10 @@ def reference_summary(b: Builder, include_shared: bool) -> pd.DataFrame:
             "mib_out": sum(r["bytes_out"] for r in dt) / 2**20,
             "dns": sum(r["devid"] in ids for r in b.rows["dnsreqs"]),
             "http": sum(r["devid"] in ids for r in b.rows["httpreqs"]),
+            "observed_days": observed,
         })
+        for column in ("active_min", "mib_in", "mib_out", "dns", "http"):
+            rows[-1][f"{column}_per_day"] = rows[-1][column] / observed if observed else 0.0
     return pd.DataFrame(rows).sort_values("username").reset_index(drop=True)
 
 

@@ -23,7 +23,7 @@ from engine_compare import as_arrow, assert_same_result, require_spark
 from handmade_study import load
 from ucnstudy import Study, open_study
 from ucnstudy.analyses import ANALYSES
-from ucnstudy.schema import TABLES
+from ucnstudy.schema import BOOKKEEPING, TABLES
 from ucnstudy.store.export import export_study
 from ucnstudy.store.fetch import to_arrow
 
@@ -86,7 +86,7 @@ def build_reference(study: Study) -> None:
 
 def copy_study(source: Study, target: Study) -> None:
     """Every canonical table of `source` into `target`, row for row (one atomic load)."""
-    tables = [(name, source.table(name).to_pyarrow()) for name in TABLES if name != "imports"]
+    tables = [(name, source.table(name).to_pyarrow()) for name in TABLES if name not in BOOKKEEPING]
     target.import_rows("table", "equality-suite", tables, sha256="equality-suite-copy")
 
 

@@ -17,7 +17,7 @@ from handmade_study import canonical_tables, load
 from ucnstudy import Study, open_study
 from ucnstudy.cli import main
 from ucnstudy.errors import StudyError
-from ucnstudy.schema import TABLES
+from ucnstudy.schema import BOOKKEEPING, TABLES
 from ucnstudy.store import export as export_module
 from ucnstudy.store import fetch as fetch_module
 from ucnstudy.store.export import MANIFEST, export_study
@@ -36,7 +36,7 @@ def test_every_table_is_written_in_the_canonical_schema(any_study: Study, tmp_pa
     for name, table in TABLES.items():
         data = read_export(tmp_path / "out", name)
         assert data.schema.equals(table.arrow_schema()), name  # timestamp[us], signed ints (E15, E16)
-        if name == "imports":
+        if name in BOOKKEEPING:
             assert data.num_rows == result.rows[name] == 1
             continue
         assert result.rows[name] == data.num_rows == content[name].num_rows
@@ -101,7 +101,7 @@ def test_cli_export(duck: Study, tmp_path: Path, capsys: pytest.CaptureFixture[s
     duck.close()
     assert main(["--db", db, "export", "--to", str(tmp_path / "pq")]) == 0
     out = " ".join(capsys.readouterr().out.split())  # Rich wraps long lines
-    total = sum(t.num_rows for t in canonical_tables().values()) + 1  # + the imports row
+    total = sum(t.num_rows for t in canonical_tables().values()) + 2  # + the imports and schema_versions rows
     assert "--db spark:" in out and f"{total:,} rows" in out
     assert main(["--db", db, "export", "--to", str(tmp_path / "pq")]) == 2
     assert "already exists" in capsys.readouterr().err

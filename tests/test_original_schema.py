@@ -18,7 +18,7 @@ from original_ucn import create_original, lost_in_original, old_flowid
 from ucnstudy import Study, open_study
 from ucnstudy.analyses import ANALYSES
 from ucnstudy.errors import StudyError
-from ucnstudy.schema import TABLES
+from ucnstudy.schema import BOOKKEEPING, TABLES
 from ucnstudy.sources.flowid import flowid
 from ucnstudy.store.fetch import to_arrow
 from ucnstudy.store.original import OriginalEngine
@@ -57,7 +57,7 @@ def test_the_original_layout_is_detected(original: Study, canonical: Study) -> N
     assert not isinstance(canonical.engine, OriginalEngine)
 
 
-@pytest.mark.parametrize("name", [n for n in TABLES if n != "imports"])
+@pytest.mark.parametrize("name", [n for n in TABLES if n not in BOOKKEEPING])
 def test_every_canonical_table_is_presented(original: Study, name: str) -> None:
     got = to_arrow(original.table(name))
     assert got.schema.names == TABLES[name].column_names

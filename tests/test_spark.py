@@ -14,7 +14,7 @@ from handmade_study import canonical_tables, load
 from ucnstudy import Study, open_study
 from ucnstudy.cli import main
 from ucnstudy.errors import StudyError
-from ucnstudy.schema import TABLES
+from ucnstudy.schema import BOOKKEEPING, SCHEMA_VERSION, TABLES
 from ucnstudy.store.export import export_study
 
 # pyspark 4.0 passes a deprecated pandas 3 argument on every Arrow conversion: noise here.
@@ -45,7 +45,7 @@ def spark_study(parquet_dir: Path) -> Iterator[Study]:
     study.close()
 
 
-@pytest.mark.parametrize("name", [n for n in TABLES if n != "imports"])
+@pytest.mark.parametrize("name", [n for n in TABLES if n not in BOOKKEEPING])
 def test_every_table_reads_back_identically(spark_study: Study, duck_study: Study, name: str) -> None:
     got = spark_study.table(name).to_pyarrow()
     want = duck_study.table(name).to_pyarrow()
@@ -123,3 +123,20 @@ def test_cli_reads_and_refuses_writes_on_spark(spark_study: Study, parquet_dir: 
     csv.write_text("id,username\n9,zed\n")
     assert main(["--db", f"spark:{parquet_dir}", "import", "table", "users", str(csv)]) == 2
     assert "never writes them" in capsys.readouterr().err
+
+
+def test_lifecycle_commands_refuse_a_spark_study(spark_study: Study, parquet_dir: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from ucnstudy.store.lifecycle import list_imports, reattribute, remove_imports
+    from ucnstudy.store.migrate import study_version, upgrade
+    from ucnstudy.store.withdraw import remove_user
+
+    for command in (lambda: remove_imports(spark_study, [1]), lambda: reattribute(spark_study),
+                    lambda: remove_user(spark_study, "alice"), lambda: upgrade(spark_study)):
+        with pytest.raises(StudyError, match=r"open read-only: Spark reads Parquet .* never writes"):
+            command()
+    assert study_version(spark_study) == SCHEMA_VERSION  # the export keeps the version
+    assert [r.kind for r in list_imports(spark_study).imports] == ["table"]  # listing reads
+    for args in (["imports", "remove", "1"], ["reattribute"], ["users", "remove", "alice"], ["upgrade"]):
+        assert main(["--db", f"spark:{parquet_dir}", *args]) == 2
+        assert "never writes them" in capsys.readouterr().err

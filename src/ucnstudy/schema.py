@@ -351,6 +351,8 @@ TABLES: dict[str, Table] = {
                 C("rows", "int64", "rows added by this import"),
                 C("imported_at", TS, "when the import committed (UTC)"),
                 C("parser_version", "string", "ucnstudy version that parsed the file"),
+                C("options", "string", "JSON object: the importer options of this import"),
+                C("table_rows", "string", "JSON object: rows added per table"),
             ),
             (("sha256",),),
         ),
@@ -365,8 +367,41 @@ TABLES: dict[str, Table] = {
                 C("since", TS, "when the import that left it committed (UTC)"),
             ),
         ),
+        Table(
+            "schema_versions",
+            "The schema versions the study was written with: one row per creation or upgrade "
+            "(the study's version is the largest; no row means version 1).",
+            (
+                C("version", "int32", "schema version (ucnstudy.schema.SCHEMA_VERSION)", False),
+                C("applied_at", TS, "when the study was created or upgraded to it (UTC)"),
+                C("ucnstudy_version", "string", "ucnstudy version that wrote it"),
+            ),
+        ),
     )
 }
+
+# Schema version of the study files this code writes; bump it (and add a step to
+# store/migrate.py MIGRATIONS) whenever a table or column is added.
+SCHEMA_VERSION = 2
+
+# Tables that describe the study itself rather than loaded rows: they carry no import_id.
+BOOKKEEPING = ("imports", "schema_versions", "study_tasks")
+IMPORT_ID = C("import_id", "int64", "imports.id of the import that loaded the row (NULL: loaded "
+                                    "before import tracing)")
+
+
+def _traced(t: Table) -> Table:
+    """`t` with the import_id column every loaded table carries (rows trace to their import).
+
+    No index: removing an import is rare, and a scan of one int64 column is cheap on every
+    engine (DuckDB prunes row groups by min/max, imports being loaded in order)."""
+    if t.name in BOOKKEEPING or IMPORT_ID.name in t.column_names:
+        return t
+    return Table(t.name, t.doc, (*t.columns, IMPORT_ID), t.indexes)
+
+
+TABLES = {name: _traced(t) for name, t in TABLES.items()}
+TRACED: tuple[str, ...] = tuple(n for n in TABLES if n not in BOOKKEEPING)
 
 # Tables whose rows are events in time: (table, time column) for `ucn info` spans.
 TIME_COLUMNS: dict[str, str] = {

@@ -5,7 +5,9 @@
 weekends and all days. Bytes are those of deviceapptraffic (window start time) on the user's
 devices; events are the user events of `events.py`. Each bin's value and its share in % of the
 user's total for that split; every user has every bin (zeros when nothing was seen). Rows are
-sorted by the user's total bytes (descending), as the original's heatmap rows.
+sorted by the user's total bytes (descending), as the original's heatmap rows. With
+`per_observed_week`, values are per week the user was observed (value * 7 / observed days,
+analyses/observed.py), so users observed for different lengths compare; shares are unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pyarrow as pa
 from ucnstudy.analyses.common import frame
 from ucnstudy.analyses.events import EventParams, user_devices, user_events
 from ucnstudy.analyses.localtime import local_time
+from ucnstudy.analyses.observed import observed_day_counts
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.errors import StudyError
 from ucnstudy.store import Study
@@ -38,6 +41,8 @@ class HeatmapParams(EventParams):
         "help": "bin width in minutes, dividing a day (0: 120 for week, 60 for hour)"})
     of: Literal["bytes", "events"] = field(default="bytes", metadata={
         "help": "share of the user's bytes or of the user's events"})
+    per_observed_week: bool = field(default=False, metadata={
+        "help": "values per week the user was observed (participants come and go)"})
 
     def width(self) -> int:
         width = self.bin or (120 if self.by == "week" else 60)
@@ -111,10 +116,20 @@ def heatmap_expr(study: Study, p: HeatmapParams | None = None) -> ir.Table:
         "username", "days", "bin", "label", value=ibis._.value.fill_null(0).cast("float64"))
     g = g.left_join(_total_bytes(study, p), "username").drop("username_right")
     g = g.mutate(total_bytes=g.total_bytes.fill_null(0))
+    if p.per_observed_week:
+        g = _per_observed_week(study, p, g)
     split_total = g.value.sum().over(ibis.window(group_by=["username", "days"]))
     share = ibis.ifelse(split_total > 0, g.value * 100.0 / split_total, 0.0)
     out = g.mutate(share_pct=share).select(*COLUMNS)
     return out.order_by([ibis.desc("total_bytes"), "username", "days", "bin"])
+
+
+def _per_observed_week(study: Study, p: HeatmapParams, g: ir.Table) -> ir.Table:
+    days = observed_day_counts(study, p.include_shared, p.user_list())
+    g = g.left_join(days, "username").drop("username_right")
+    observed = g.observed_days.fill_null(0)
+    value = ibis.ifelse(observed > 0, g.value * 7.0 / observed, 0.0)
+    return g.mutate(value=value).drop("observed_days")
 
 
 @analysis("heatmap", HeatmapParams, expr=heatmap_expr)

@@ -4,7 +4,9 @@ Per user (every registered user has a row, zeros when nothing was seen): persona
 device counts; from devicetraffic of the counted devices, the total time in days from the first
 to the last second seen, the active minutes (rows / 60: a row is a second with traffic),
 packets and MiB (2^20 bytes) in and out; DNS responses and HTTP requests. Counted devices are
-the personal ones, plus the shared ones with `include_shared`.
+the personal ones, plus the shared ones with `include_shared`. Participants come and go, so the
+user's observed days (analyses/observed.py: local days with a trace of a counted device) and the
+active minutes, MiB, DNS and HTTP per observed day compare users fairly (0 when never observed).
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import pandas as pd
 
 from ucnstudy.analyses.common import elapsed_us, frame
 from ucnstudy.analyses.events import user_devices
+from ucnstudy.analyses.observed import observed_day_counts
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.store import Study
 
 COLUMNS = ["username", "country", "devices_personal", "devices_shared", "total_days",
-           "active_min", "packets_in", "packets_out", "mib_in", "mib_out", "dns", "http"]
+           "active_min", "packets_in", "packets_out", "mib_in", "mib_out", "dns", "http",
+           "observed_days", "active_min_per_day", "mib_in_per_day", "mib_out_per_day",
+           "dns_per_day", "http_per_day"]
+PER_DAY = ("active_min", "mib_in", "mib_out", "dns", "http")
 US_PER_DAY = 86_400 * 1_000_000
 MIB = 1024.0 * 1024.0
 
@@ -64,8 +70,10 @@ def user_summary_expr(study: Study, p: UserSummaryParams | None = None) -> ir.Ta
     users = study.table("users").select("username", "country")
     u = users.left_join(counts, "username").drop("username_right")
     u = u.left_join(agg, "username").drop("username_right")
+    u = u.left_join(observed_day_counts(study, p.include_shared), "username").drop("username_right")
     days = elapsed_us(u.last, u.first).cast("float64") / US_PER_DAY
-    return u.select(
+    totals = u.select(
+        "observed_days",
         "username", "country",
         devices_personal=u.devices_personal.fill_null(0),
         devices_shared=u.devices_shared.fill_null(0),
@@ -75,7 +83,11 @@ def user_summary_expr(study: Study, p: UserSummaryParams | None = None) -> ir.Ta
         mib_in=(u.bytes_in.cast("float64") / MIB).fill_null(0.0),
         mib_out=(u.bytes_out.cast("float64") / MIB).fill_null(0.0),
         dns=u.dns.fill_null(0), http=u.http.fill_null(0),
-    ).order_by("username")
+    )
+    observed = totals.observed_days.fill_null(0)
+    per_day = {f"{c}_per_day": ibis.ifelse(observed > 0, totals[c].cast("float64") / observed, 0.0)
+               for c in PER_DAY}
+    return totals.mutate(observed_days=observed, **per_day).order_by("username")
 
 
 @analysis("user-summary", UserSummaryParams, expr=user_summary_expr)

@@ -38,6 +38,7 @@ _COMMAND_MODULES = (
     "report_commands",
     "evaluate_commands",
     "export_commands",
+    "lifecycle_commands",
 )
 for _module in _COMMAND_MODULES:
     try:

@@ -35,6 +35,7 @@ class IngestContext:
     problems: list[str] = field(default_factory=list)
     on_progress: Callable[[int], None] | None = None  # called with units done (lines, packets)
     units: int = 0  # records read so far (what the parser reported through advance)
+    replacing: tuple[int, ...] = ()  # ids of the imports this one replaces (--replace)
 
     def problem(self, message: str, *, line: int | None = None, packet: int | None = None) -> None:
         """A malformed record: fatal with --strict, else reported and skipped."""
@@ -70,6 +71,7 @@ def ingest(
     on_progress: Callable[[int], None] | None = None,
     after_load: Callable[[Study], None] | None = None,
     pending: str | None = None,
+    replace: bool = False,
 ) -> list[ImportResult]:
     """Import each file as one atomic, idempotent unit; return what each import did.
 
@@ -77,6 +79,8 @@ def ingest(
     each import records that task in its own transaction and `after_load` deletes it in its
     own: after a kill in between, the next run of this importer completes it, even when every
     file is then skipped as already imported.
+    With `replace`, a file imported before is loaded again: its earlier rows are removed in the
+    same transaction.
     """
     results = []
     for path in paths:
@@ -90,7 +94,10 @@ def ingest(
             # parsing; a new path is parsed while the digest is computed (checked at commit)
             sha256 = _known_digest(study, kind, path, digest) if study.imported_path(kind, path) \
                 else digest.result
-            with study.load(kind, path, sha256) as load:
+            if replace:
+                sha256 = digest.result()
+                ctx.replacing = tuple(study.imports_of_file(kind, path, sha256))
+            with study.load(kind, path, sha256, options=ctx.options, replace=replace) as load:
                 if load is not None:
                     if pending:
                         load.defer(pending)

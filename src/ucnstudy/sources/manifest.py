@@ -42,17 +42,29 @@ class StudyState:
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)  # login -> row
     links: set[tuple[int, int]] = field(default_factory=set)  # (user_id, device_id)
     leases: list[Lease] = field(default_factory=list)
+    # ids of the users and devices of replaced imports: kept if the new version names them again
+    reserved: dict[str, dict[str, int]] = field(default_factory=lambda: {"users": {}, "devices": {}})
 
     @classmethod
-    def of(cls, study: Study) -> StudyState:
+    def of(cls, study: Study, replacing: tuple[int, ...] = ()) -> StudyState:
+        """What the study holds, without the rows of the imports being replaced."""
         state = cls()
         for row in _rows(study, "users"):
-            state.users[row["username"]] = row
+            if row.get("import_id") in replacing:
+                state.reserved["users"][row["username"]] = int(row["id"])
+            else:
+                state.users[row["username"]] = row
         for row in _rows(study, "devices"):
-            state.devices[row["login"]] = row
-        state.links = {(int(r["user_id"]), int(r["device_id"])) for r in _rows(study, "user_devices")}
+            if row.get("import_id") in replacing:
+                state.reserved["devices"][row["login"]] = int(row["id"])
+            else:
+                state.devices[row["login"]] = row
+        state.links = {(int(r["user_id"]), int(r["device_id"])) for r in _rows(study, "user_devices")
+                       if r.get("import_id") not in replacing}
         login_of = {int(r["id"]): login for login, r in state.devices.items()}
         for r in _rows(study, "device_addresses"):
+            if r.get("import_id") in replacing:
+                continue
             login = login_of.get(int(r["devid"]), f"device id {r['devid']}")
             state.leases.append(Lease(login, r["address"], r["valid_from"], r["valid_to"], None))
         return state
@@ -75,7 +87,7 @@ def _plain(value: Any) -> Any:
 def manifest_parser(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
     """The ingest parser: read, validate, merge with the study, yield only what is new."""
     records = read_manifest(path)
-    plan = plan_import(path, records, StudyState.of(ctx.study))
+    plan = plan_import(path, records, StudyState.of(ctx.study, ctx.replacing))
     ctx.advance(len(records.users) + len(records.devices) + len(records.links) + len(records.leases))
     yield from plan.tables()
 
@@ -132,7 +144,8 @@ def _conflict(path: str, what: str, line: int | None, old: dict[str, Any], new: 
 def _merge_users(path: str, users: list[User], state: StudyState, plan: ImportPlan) -> dict[str, int]:
     ids = {name: int(row["id"]) for name, row in state.users.items()}
     known = dict(state.users)
-    next_id = max(ids.values(), default=0) + 1
+    reserved = state.reserved["users"]
+    next_id = max([*ids.values(), *reserved.values()], default=0) + 1
     for u in users:
         row = {"username": u.username, "familyname": u.familyname, "starttime": u.starttime,
                "country": u.country, "timezone": u.timezone}
@@ -140,8 +153,8 @@ def _merge_users(path: str, users: list[User], state: StudyState, plan: ImportPl
             given = {k: v for k, v in row.items() if k != "timezone" or u.timezone_given}
             _conflict(path, f"user {u.username!r}", u.line, known[u.username], given)
             continue
-        row["id"] = ids[u.username] = next_id
-        next_id += 1
+        row["id"] = ids[u.username] = reserved.get(u.username, next_id)
+        next_id += u.username not in reserved
         known[u.username] = row
         plan.users.append(row)
     return ids
@@ -151,14 +164,15 @@ def _merge_devices(path: str, devices: list[Device], state: StudyState, plan: Im
                    ) -> dict[str, int]:
     ids = {login: int(row["id"]) for login, row in state.devices.items()}
     known = dict(state.devices)
-    next_id = max(ids.values(), default=0) + 1
+    reserved = state.reserved["devices"]
+    next_id = max([*ids.values(), *reserved.values()], default=0) + 1
     for d in devices:
         row = {"login": d.login, "name": d.name, "platform": d.platform, "devtype": d.devtype, "os": d.os}
         if d.login in known:
             _conflict(path, f"device {d.login!r}", d.line, known[d.login], row)
             continue
-        row["id"] = ids[d.login] = next_id
-        next_id += 1
+        row["id"] = ids[d.login] = reserved.get(d.login, next_id)
+        next_id += d.login not in reserved
         known[d.login] = row
         plan.devices.append(row)
     return ids

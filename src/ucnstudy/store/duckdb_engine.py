@@ -86,6 +86,15 @@ class DuckDBWriter:
         self.flush()
         return self._raw.execute(sql, list(params)).fetchone()
 
+    def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        self.flush()
+        return self._raw.execute(sql, list(params)).fetchall()
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        self.flush()
+        found = self._raw.execute(sql, list(params)).fetchall()  # DML answers its row count
+        return int(found[0][0]) if len(found) == 1 and isinstance(found[0][0], int) else -1
+
     def flush(self) -> None:
         """Insert the staged rows (one INSERT per table)."""
         staged, self._staged = self._staged, {}

@@ -21,6 +21,12 @@ class Writer(Protocol):
         """Run a query with '?' placeholders (values are never formatted into SQL)."""
         ...
 
+    def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run a statement (DELETE, UPDATE, DDL) in the transaction; rows changed, or -1."""
+        ...
+
 
 class Engine(Protocol):
     name: str

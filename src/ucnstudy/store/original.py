@@ -140,7 +140,8 @@ def _device_addresses_sql(have: set[str]) -> str:
         return _empty_select(TABLES["device_addresses"].columns)
     return (
         'SELECT CAST(o.id AS BIGINT) AS "devid", CAST(a.address AS TEXT) AS "address", '
-        'CAST(NULL AS TIMESTAMP) AS "valid_from", CAST(NULL AS TIMESTAMP) AS "valid_to" '
+        'CAST(NULL AS TIMESTAMP) AS "valid_from", CAST(NULL AS TIMESTAMP) AS "valid_to", '
+        'CAST(NULL AS BIGINT) AS "import_id" '
         'FROM "devices" AS o CROSS JOIN LATERAL unnest(o.addresses) AS a(address) '
         "WHERE a.address IS NOT NULL AND a.address <> ''"
     )

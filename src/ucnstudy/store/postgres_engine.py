@@ -65,6 +65,16 @@ class PostgresWriter:
             cur.execute(query.replace("?", "%s"), params)  # type: ignore[arg-type]
             return cur.fetchone()
 
+    def fetchall(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cur:
+            cur.execute(query.replace("?", "%s"), params)  # type: ignore[arg-type]
+            return cur.fetchall()
+
+    def execute(self, query: str, params: tuple[Any, ...] = ()) -> int:
+        with self._conn.cursor() as cur:
+            cur.execute(query.replace("?", "%s"), params)  # type: ignore[arg-type]
+            return int(cur.rowcount)
+
 
 class PostgresEngine:
     name = "postgres"

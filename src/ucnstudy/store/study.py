@@ -13,9 +13,9 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ucnstudy import __version__
 from ucnstudy.errors import StudyError
-from ucnstudy.schema import TABLES, Table
+from ucnstudy.schema import IMPORT_ID, TABLES, Table
+from ucnstudy.store import imports
 from ucnstudy.store.conform import conform, replace_nul
 from ucnstudy.store.digest import content_digest
 from ucnstudy.store.engine import Engine, Writer
@@ -35,6 +35,9 @@ class ImportResult:
     rows: dict[str, int] = field(default_factory=dict)
     skipped: bool = False
     warnings: list[str] = field(default_factory=list)
+    import_id: int | None = None
+    replaced_ids: list[int] = field(default_factory=list)  # imports this one replaced (--replace)
+    removed: dict[str, int] = field(default_factory=dict)  # their rows, per table
 
     @property
     def total_rows(self) -> int:
@@ -55,6 +58,7 @@ class Load:
     def append(self, table_name: str, data: Rows) -> int:
         table = TABLES[table_name]
         rows, nuls = replace_nul(conform(table, data, source=self._source))
+        rows = stamp(rows, self.result.import_id)
         for column, n in nuls.items():
             self.warn(f"{self._source}: {n} {table_name}.{column} values held a NUL character, "
                       "stored as U+FFFD (no engine keeps NUL in text alike)")
@@ -101,6 +105,11 @@ class Study:
         self._writable()
         existing = self.engine.existing_tables()
         self.engine.create_tables([t for t in TABLES.values() if t.name not in existing])
+        if not existing & set(TABLES):  # a new study records the schema version it is written with
+            from ucnstudy.store.migrate import record_version
+
+            with self.engine.transaction() as writer:
+                record_version(writer)
 
     def reset(self) -> None:
         """Drop every canonical table and create them empty."""
@@ -140,6 +149,14 @@ class Study:
         """True when the importer already loaded a file under this path (maybe other content)."""
         return self._imports_where(kind, "path", os.fspath(path))
 
+    def imports_of_file(self, kind: str, path: str | os.PathLike[str], sha256: str) -> list[int]:
+        """Ids of this importer's imports of the same path or content (what a replace removes)."""
+        if not self.has_table("imports"):
+            return []
+        t = self.table("imports")
+        found = t.filter((t.source_kind == kind) & ((t.path == os.fspath(path)) | (t.sha256 == sha256)))
+        return sorted(int(i) for i in found.id.to_pyarrow().to_pylist())
+
     def _imports_where(self, kind: str, column: str, value: str) -> bool:
         if not self.has_table("imports"):
             return False
@@ -149,7 +166,8 @@ class Study:
 
     @contextmanager
     def load(self, kind: str, path: str | os.PathLike[str],
-             sha256: str | Callable[[], str] | None = None) -> Iterator[Load | None]:
+             sha256: str | Callable[[], str] | None = None, *,
+             options: dict[str, object] | None = None, replace: bool = False) -> Iterator[Load | None]:
         """An atomic, idempotent import of one source.
 
         Yields a Load to append rows, or None when the same content was already imported by
@@ -157,33 +175,43 @@ class Study:
         `sha256` may be a callable that returns the digest once the rows are appended (a
         digest computed alongside the parse): the duplicate check then runs before commit and
         a duplicate is rolled back, so the outcome is the same, only later.
+        With `replace`, this importer's earlier imports of the same path or content are
+        removed in the same transaction (their rows go, the new ones come, or nothing changes).
         """
         self._writable()
         self.create_schema()
+        if replace and callable(sha256):
+            sha256 = sha256()
         deferred = sha256 if callable(sha256) else None
         digest = "" if deferred else (sha256 or content_digest(path))  # type: ignore[operator]
         result = ImportResult(kind, os.fspath(path), digest)
         self.last_result = result
-        if not deferred and self.is_imported(kind, digest):
+        if not deferred and not replace and self.is_imported(kind, digest):
             result.skipped = True
             yield None
             return
         try:
             with self.engine.transaction() as writer:
-                if not deferred and self._seen(writer, kind, digest):
+                if not deferred and not replace and self._seen(writer, kind, digest):
                     result.skipped = True
                     yield None
                     return
+                result.import_id = imports.next_import_id(writer)
+                if replace:
+                    result.replaced_ids = imports.imports_of_file(writer, kind, path, digest)
+                    result.removed = imports.delete_imports(
+                        writer, result.replaced_ids, imports.traced_tables(self.engine.existing_tables()))
                 load = Load(writer, path, result)
                 yield load
                 if deferred:
                     result.sha256 = digest = deferred()
                     if self._seen(writer, kind, digest):
                         raise _AlreadyImported
-                self._record(writer, kind, path, digest, result.total_rows)
+                imports.record_import(writer, result.import_id, kind, path, digest, result.rows, options)
                 self._record_pending(writer, kind, load.pending)
         except _AlreadyImported:
             result.skipped = True
+            result.import_id = None
             result.rows.clear()
 
     @staticmethod
@@ -192,20 +220,6 @@ class Study:
             "SELECT count(*) FROM imports WHERE source_kind = ? AND sha256 = ?", (kind, digest)
         )
         return bool(found and found[0])
-
-    @staticmethod
-    def _record(writer: Writer, kind: str, path: str | os.PathLike[str], digest: str, rows: int) -> None:
-        next_id = writer.fetchone("SELECT coalesce(max(id), 0) + 1 FROM imports")
-        record = pa.table({
-            "id": [int(next_id[0]) if next_id else 1],
-            "source_kind": [kind],
-            "path": [os.fspath(path)],
-            "sha256": [digest],
-            "rows": [rows],
-            "imported_at": [datetime.now(UTC).replace(tzinfo=None)],
-            "parser_version": [__version__],
-        })
-        writer.append(TABLES["imports"], conform(TABLES["imports"], record))
 
     @staticmethod
     def _record_pending(writer: Writer, kind: str, tasks: set[str]) -> None:
@@ -245,8 +259,12 @@ class Study:
             raise StudyError(f"the study {self.url.redacted} is open read-only{suffix}")
 
 
-def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Study:
-    """Open (or create, for a DuckDB file) the study at `url`; see DESIGN for URL forms."""
+def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+               any_version: bool = False) -> Study:
+    """Open (or create, for a DuckDB file) the study at `url`; see DESIGN for URL forms.
+
+    A study of another schema version is refused with a clear message (store/migrate.py),
+    unless `any_version` (what `ucn upgrade` needs)."""
     parsed = parse_url(url)
     engine: Engine
     if parsed.engine == "duckdb":
@@ -268,14 +286,31 @@ def open_study(url: str | os.PathLike[str] | None = None, *, read_only: bool = F
                 f"spark: studies need the spark extra (pip install 'ucnstudy[spark]'): {exc}"
             ) from None
         engine = SparkEngine(parsed.target)
-        return Study(parsed, engine)
-    try:
-        check_is_study(engine, parsed.redacted)
-    except StudyError:
-        engine.close()
-        raise
-    return Study(parsed, engine)
+    if parsed.engine != "spark":
+        try:
+            check_is_study(engine, parsed.redacted)
+        except StudyError:
+            engine.close()
+            raise
+    study = Study(parsed, engine)
+    if not any_version and getattr(engine, "layout", None) != "original":
+        from ucnstudy.store.migrate import check_version
 
+        try:
+            check_version(study)
+        except BaseException:
+            study.close()
+            raise
+    return study
+
+
+def stamp(rows: pa.Table, import_id: int | None) -> pa.Table:
+    """Rows with their import's id in the import_id column (tables that carry one)."""
+    at = rows.schema.get_field_index(IMPORT_ID.name)
+    if at < 0 or import_id is None:
+        return rows
+    ids = pa.repeat(pa.scalar(import_id, pa.int64()), rows.num_rows)
+    return rows.set_column(at, rows.schema.field(at), ids)
 
 def table_schema(name: str) -> Table:
     return TABLES[name]

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ucnstudy.cli.common import open_cli_study
-from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.cli.importers.report import REPLACE, import_with_progress
 from ucnstudy.enrich import PENDING, enrich_study
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.hostview import KIND, hostview_parser
@@ -21,6 +21,7 @@ def import_hostview(
     files: list[Path] = typer.Argument(..., help="HostView SQLite databases, or the .zip files holding them"),
     device: str = typer.Option(..., "--device", help="login of the device that ran HostView"),
     strict: bool = typer.Option(False, "--strict", help="any malformed row rejects the file"),
+    replace: bool = REPLACE,
 ) -> None:
     """Load HTTP requests, sockets, running apps and foreground/IO ground truth of HostView.
 
@@ -31,4 +32,5 @@ def import_hostview(
         study.create_schema()
         IngestContext(study).device_id(device.lower())  # an unknown device fails before any file
         import_with_progress(study, KIND, files, hostview_parser(device.lower()), unit="rows",
-                             strict=strict, after_load=lambda s: enrich_study(s), pending=PENDING)
+                             strict=strict, after_load=lambda s: enrich_study(s), replace=replace,
+                             options={"device": device.lower()}, pending=PENDING)

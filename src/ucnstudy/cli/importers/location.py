@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ucnstudy.cli.common import open_cli_study
-from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.cli.importers.report import REPLACE, import_with_progress
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.location import KIND, LocationOptions, location_parser
 
@@ -35,6 +35,7 @@ def import_location(
     stay_minutes: float = typer.Option(5.0, "--stay-minutes", min=0.0,
                                        help="minimum stay duration in minutes (raw fixes)"),
     strict: bool = typer.Option(False, "--strict", help="any malformed record rejects the file"),
+    replace: bool = REPLACE,
 ) -> None:
     """Load places (and optionally movements) of a location history as `locations` intervals."""
     opts = LocationOptions(movements=movements, stay_radius_m=stay_radius, stay_min_s=stay_minutes * 60)
@@ -42,4 +43,6 @@ def import_location(
         study.create_schema()
         IngestContext(study).device_id(device.lower())  # an unknown device fails before any file
         import_with_progress(study, KIND, files, location_parser(fmt.value, device.lower(), opts),
-                             unit="records", strict=strict)
+                             unit="records", strict=strict, replace=replace,
+                             options={"device": device.lower(), "format": fmt.value, "movements": movements,
+                                      "stay_radius_m": stay_radius, "stay_minutes": stay_minutes})

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ucnstudy.cli.common import open_cli_study
-from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.cli.importers.report import REPLACE, import_with_progress
 from ucnstudy.sources.manifest import KIND, manifest_parser, refresh_shared
 
 
@@ -17,8 +17,9 @@ def register(import_app: typer.Typer) -> None:
 
 def import_manifest(
     files: list[Path] = typer.Argument(..., help="manifest files, YAML (.yaml/.yml) or CSV (.csv)"),
+    replace: bool = REPLACE,
 ) -> None:
     """Add the users, devices, links and leases of a manifest (additive; a conflict rejects it)."""
     with open_cli_study() as study:
         import_with_progress(study, KIND, files, manifest_parser, unit="entries",
-                             after_load=refresh_shared)
+                             after_load=refresh_shared, replace=replace)

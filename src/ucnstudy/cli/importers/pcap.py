@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ucnstudy.cli.common import open_cli_study
-from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.cli.importers.report import REPLACE, import_with_progress
 from ucnstudy.enrich import PENDING, enrich_study
 from ucnstudy.sources.pcap import KIND, pcap_parser
 from ucnstudy.store import Study
@@ -30,12 +30,14 @@ def import_pcap(
                                help="deviceapptraffic window in seconds (starts at floor(ts/W)*W)"),
     strict: bool = typer.Option(False, "--strict",
                                 help="a corrupt packet or malformed DNS message rejects the file"),
+    replace: bool = REPLACE,
 ) -> None:
     """Load a device's captures (see HELP)."""
     with open_cli_study() as study:
         import_with_progress(study, KIND, files, pcap_parser(device.lower(), window_s=window),
-                             unit="packets", strict=strict, options={"window_s": window},
-                             after_load=_enrich, pending=PENDING)
+                             unit="packets", strict=strict,
+                             options={"device": device.lower(), "window_s": window},
+                             after_load=_enrich, replace=replace, pending=PENDING)
 
 
 def _enrich(study: Study) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
+import typer
+
 from ucnstudy.cli.common import console, err_console, progress
 from ucnstudy.sources.base import Parser, ingest
 from ucnstudy.store import ImportResult, Study
 
 MAX_WARNINGS_SHOWN = 20
+REPLACE = typer.Option(False, "--replace", help="load files imported before again (other options, a "
+                       "fixed parser, changed leases): their old rows go in the same transaction")
 
 
 def import_with_progress(
@@ -23,6 +27,7 @@ def import_with_progress(
     options: dict[str, object] | None = None,
     after_load: Callable[[Study], None] | None = None,
     pending: str | None = None,
+    replace: bool = False,
 ) -> list[ImportResult]:
     with progress() as bar:
         task = bar.add_task(f"import {kind}", total=None, rate="")
@@ -36,7 +41,8 @@ def import_with_progress(
             bar.update(task, completed=done, rate=rate)
 
         results = ingest(study, kind, files, parser, strict=strict, options=options,
-                         on_progress=advance, after_load=after_load, pending=pending)
+                         on_progress=advance, after_load=after_load, pending=pending,
+                         replace=replace)
         bar.update(task, total=done or 1, completed=done or 1)
     for r in results:
         print_result(r)
@@ -49,7 +55,11 @@ def print_result(result: ImportResult) -> None:
                       soft_wrap=True)
         return
     added = ", ".join(f"{n:,} {t}" for t, n in result.rows.items() if n) or "no rows"
-    console.print(f"{result.path}: added {added}", soft_wrap=True)
+    console.print(f"{result.path}: added {added} (import {result.import_id})", soft_wrap=True)
+    if result.replaced_ids:
+        removed = ", ".join(f"{n:,} {t}" for t, n in result.removed.items()) or "no rows"
+        console.print(f"  replaced import(s) {', '.join(map(str, result.replaced_ids))}: removed {removed}",
+                      soft_wrap=True)
     for w in result.warnings[:MAX_WARNINGS_SHOWN]:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     if len(result.warnings) > MAX_WARNINGS_SHOWN:

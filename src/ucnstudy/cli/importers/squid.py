@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ucnstudy.cli.common import open_cli_study
-from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.cli.importers.report import REPLACE, import_with_progress
 from ucnstudy.enrich import PENDING, enrich_study
 from ucnstudy.sources.leases import Leases
 from ucnstudy.sources.squid import parse_squid
@@ -24,10 +24,12 @@ def import_squid(
         False, "--ts-at-end",
         help="The logged time is the completion time (squid 2.x): subtract the response time.",
     ),
+    replace: bool = REPLACE,
 ) -> None:
     """Load HTTP requests, each attributed to the device that held the client address at that time."""
     with open_cli_study() as study:
         study.create_schema()
         options = {"leases": Leases.of_study(study), "ts_at_end": ts_at_end}
         import_with_progress(study, "squid", files, parse_squid, unit="lines", strict=strict,
-                             options=options, after_load=lambda s: enrich_study(s), pending=PENDING)
+                             options=options, after_load=lambda s: enrich_study(s), replace=replace,
+                             pending=PENDING)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ucnstudy.cli.common import open_cli_study
-from ucnstudy.cli.importers.report import import_with_progress
+from ucnstudy.cli.importers.report import REPLACE, import_with_progress
 from ucnstudy.schema import table
 from ucnstudy.sources.table_file import table_parser
 
@@ -19,8 +19,10 @@ def register(import_app: typer.Typer) -> None:
 def import_table(
     name: str = typer.Argument(..., help="canonical table name (see docs/schema.md)"),
     files: list[Path] = typer.Argument(..., help="CSV (.csv, .csv.gz, .tsv) or Parquet files"),
+    replace: bool = REPLACE,
 ) -> None:
     """Load rows of a canonical table; any bad column, type or value rejects the whole file."""
     table(name)  # an unknown name fails before the study is opened
     with open_cli_study() as study:
-        import_with_progress(study, "table", files, table_parser(name), unit="rows")
+        import_with_progress(study, "table", files, table_parser(name), unit="rows",
+                             options={"table": name}, replace=replace)

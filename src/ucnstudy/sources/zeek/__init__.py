@@ -90,7 +90,8 @@ def _rows(log_type: str, batch: list[Record], leases: Leases, unknown: Counter[s
 
 
 def import_zeek(study: Study, paths: Iterable[str | os.PathLike[str]], *, strict: bool = False,
-                on_progress: Callable[[int], None] | None = None, enrich: bool = True) -> list[ImportResult]:
+                on_progress: Callable[[int], None] | None = None, enrich: bool = True,
+                replace: bool = False) -> list[ImportResult]:
     """Import Zeek logs (files or directories); one atomic, idempotent load per file."""
     from ucnstudy.enrich import PENDING, enrich_study
 
@@ -98,7 +99,8 @@ def import_zeek(study: Study, paths: Iterable[str | os.PathLike[str]], *, strict
     study.create_schema()
     options: dict[str, object] = {"leases": Leases.of_study(study), "names": [], "resolved": []}
     results = ingest(study, KIND, files, parse_zeek, strict=strict, options=options,
-                     on_progress=on_progress, pending=PENDING if enrich else None)
+                     on_progress=on_progress, pending=PENDING if enrich else None,
+                     replace=replace)
     names = pa.concat_tables([tables.NAME_SCHEMA.empty_table(), *options["names"]])  # type: ignore[misc]
     resolved = pa.concat_tables([tables.RESOLVED_SCHEMA.empty_table(), *options["resolved"]])  # type: ignore[misc]
     if names.num_rows or resolved.num_rows:
