@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,26 +131,25 @@ def compare(folder: Path, entry: Entry, events: int, floor_s: float) -> list[Res
 
 
 def sizes(quick: bool) -> list[int]:
-    if quick:
+    if quick or os.environ.get("UCN_BENCH_1M_ONLY"):
         return [1_000_000]
+    if os.environ.get("UCN_BENCH_10M_ONLY"):
+        return [10_000_000]
     return [1_000_000, 10_000_000] + ([100_000_000] if os.environ.get("UCN_BENCH_100M") else [])
 
 
-def run(quick: bool, only: tuple[str, ...] = ()) -> list[Result]:
+def run(quick: bool, only: tuple[str, ...] = ()) -> Iterator[Result]:
+    """The results one by one, as they are measured."""
     wanted = [e for e in ENTRIES if not only or e.analysis in only]
-    results: list[Result] = []
     for size in sizes(quick):
         folder = study_folder(size)
         events = events_of(folder)
         _, _, floor_s = in_subprocess(sort_floor, str(folder))
-        results.append(Result(f"numpy-sort floor @ {events / 1e6:.1f}M (user events' timestamps)",
-                              floor_s))
+        yield Result(f"numpy-sort floor @ {events / 1e6:.1f}M (user events' timestamps)", floor_s)
         for entry in wanted:
-            results += compare(folder, entry, events, floor_s)
-    load = os.getloadavg()[0]
-    results.append(Result("machine load average (1 min) at the end", 0.0,
-                          note=f"{load:.1f} on {os.cpu_count()} cores"))
-    return results
+            yield from compare(folder, entry, events, floor_s)
+            yield Result("machine load average (1 min)", 0.0,
+                         note=f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def main(argv: Any = None) -> None:
