@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt setup.py $(wildcard src/ucnstudy/sources/pcap/*.pyx)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev,spark]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,spark,bench]'
 	touch $(STAMP)
 
 # Debian tools the tests use: tshark (pcap cross-check), chromium (report in a real browser),

@@ -63,7 +63,7 @@ def _figures_only(path: str) -> tuple[float, float, int]:
     from ucnstudy import open_study
     from ucnstudy.plots import FigureContext, build_figures
     from ucnstudy.report.assemble import focus_users, user_timezones
-    from ucnstudy.report.render import render_figure
+    from ucnstudy.report.render import RenderOptions, render_figure
     from ucnstudy.report.runs import RunCache, planned_runs
 
     with open_study(path, read_only=True) as study:
@@ -78,7 +78,7 @@ def _figures_only(path: str) -> tuple[float, float, int]:
         for result in results:
             if result.run.figures and result.frame is not None:
                 for named in build_figures(result.run.analysis, result.frame, result.params, ctx):
-                    render_figure(named, Path(out), 100)
+                    render_figure(named, RenderOptions(Path(out), 100))
                     count += 1
     return t1 - t0, time.perf_counter() - t1, count
 

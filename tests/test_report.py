@@ -101,7 +101,7 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("report")
     db = small_study(root / "study.duckdb")
     code = main(["--db", str(db), "report", "--out", str(root / "out"), "--focus", "all", "--workers", "2",
-                 "--set", "activities.gap=300", "--set", "traffic-by-port.top=1"])
+                 "--svg", "--set", "activities.gap=300", "--set", "traffic-by-port.top=1"])
     assert code == 0
     return db, root / "out"
 
@@ -217,7 +217,8 @@ def test_registered_sections_are_built_and_none_is_skipped(report_dir: tuple[Pat
     assert '<section id="extra" class="analysis">' in html and 'id="fig-extra-fig"' in html
     assert "<th>extra</th><td>tolerance_s</td><td>60</td>" in html
     assert len(pd.read_csv(tmp_path / "r" / "tables" / "extra-table.csv")) == 2
-    assert (tmp_path / "r" / "figures" / "extra-fig.svg").exists()
+    assert (tmp_path / "r" / "figures" / "extra-fig.png").exists()
+    assert not (tmp_path / "r" / "figures" / "extra-fig.svg").exists()  # SVG only with --svg
     with pytest.raises(UcnError, match="no such section"):
         build_report(study, tmp_path / "q", ReportOptions(only="nope"))
 

@@ -34,6 +34,7 @@ def report(
     out: Path = typer.Option(
         Path("report"), "--out", help="Directory to write index.html, figures/ and tables/ into."),
     dpi: int = typer.Option(100, help="Resolution of the PNG figures."),
+    svg: bool = typer.Option(False, "--svg", help="Also save each figure as SVG (draws every figure twice)."),
     focus: str = typer.Option(
         "selected", help="Users with per-user figures: 'selected' (select-users), 'all', or names a,b,c."),
     preview_rows: int = typer.Option(
@@ -51,8 +52,8 @@ def report(
     """Every analysis, figure and parameter of the study as DIR/index.html (self-contained)."""
     from ucnstudy.report import ReportOptions, build_report
 
-    options = ReportOptions(dpi=dpi, preview_rows=preview_rows, focus=focus, workers=workers, only=only,
-                            overrides=parse_overrides(settings, all_events, include_shared))
+    options = ReportOptions(dpi=dpi, svg=svg, preview_rows=preview_rows, focus=focus, workers=workers,
+                            only=only, overrides=parse_overrides(settings, all_events, include_shared))
     with open_cli_study(read_only=True) as study, progress() as bar:
         task = bar.add_task("report", total=None, rate="")
 

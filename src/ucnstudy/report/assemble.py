@@ -23,7 +23,13 @@ from ucnstudy import __version__
 from ucnstudy.errors import UcnError
 from ucnstudy.info import StudyInfo, study_info
 from ucnstudy.plots import FigureContext
-from ucnstudy.report.render import FigureRenderer, RenderedFigure, RenderedTable, write_table
+from ucnstudy.report.render import (
+    FigureRenderer,
+    RenderedFigure,
+    RenderedTable,
+    RenderOptions,
+    write_table,
+)
 from ucnstudy.report.runs import Run, RunCache, planned_runs, validate_overrides
 from ucnstudy.report.sections import ReportContext, Section, SectionContent, all_sections
 from ucnstudy.store import Study
@@ -37,6 +43,8 @@ class ReportOptions:
     preview_rows: int = field(default=20, metadata={"help": "rows of each table shown in the HTML"})
     focus: str = field(default="selected", metadata={
         "help": "users with per-user figures: 'selected' (select-users), 'all', or comma-separated names"})
+    svg: bool = field(default=False, metadata={
+        "help": "also save each figure as SVG (a second drawing of every figure)"})
     workers: int = field(default=0, metadata={
         "help": "processes drawing figures while the next analyses run (0: draw in this process; "
                 "more needs the usual `if __name__ == '__main__':` guard of a calling script)"})
@@ -81,7 +89,7 @@ def build_report(study: Study, out_dir: str | Path, options: ReportOptions | Non
     _notify(on_progress, "selecting users", 0, len(sections))
     figure_ctx = FigureContext(focus_users=focus_users(cache, options.focus), timezones=user_timezones(study))
     ctx = ReportContext(study, cache, figure_ctx)
-    renderer = FigureRenderer(out, options.dpi, options.workers)
+    renderer = FigureRenderer(RenderOptions(out, options.dpi, options.svg), options.workers)
     try:
         pending: list[PendingSection] = []
         for done, section in enumerate(sections):
@@ -115,20 +123,21 @@ def select_sections(sections: list[Section], only: str) -> list[Section]:
 class PendingSection:
     key: str
     content: SectionContent
-    figures: list[Future[RenderedFigure]]  # being drawn by the renderer
+    figures: list[Future[list[RenderedFigure]]]  # being built and drawn by the renderer
     tables: list[RenderedTable]
-    seconds: float  # building the section: its analyses, figure objects and tables
+    seconds: float  # building the section: its analyses and tables
 
 
 def _collect(pending: list[PendingSection], on_progress: Progress | None) -> list[RenderedSection]:
-    """Wait for the figures, section by section, reporting progress per figure."""
+    """Wait for the figures, section by section, reporting progress per submission (one figure,
+    or all the figures of one analysis run)."""
     total = sum(len(p.figures) for p in pending)
     done, rendered = 0, []
     for p in pending:
         figures = []
         for future in p.figures:
             _notify(on_progress, "figures", done, total)
-            figures.append(future.result())
+            figures.extend(future.result())
             done += 1
         c = p.content
         rendered.append(RenderedSection(p.key, c.title, c.summary, c.params, c.notes, c.error, figures,

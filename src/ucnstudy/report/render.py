@@ -1,4 +1,4 @@
-"""Writing a section's outputs: figures as PNG and SVG files (the PNG also embedded as base64),
+"""Writing a section's outputs: figures as PNG files (embedded as base64; SVG too on request),
 tables as CSV files (and a short HTML preview)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ucnstudy.plots import NamedFigure
-from ucnstudy.report.sections import NamedTable
+from ucnstudy.report.sections import FigureJob, NamedTable
 
 
 @dataclass
@@ -27,7 +27,7 @@ class RenderedFigure:
     caption: str
     png_base64: str
     png: str  # path relative to the report directory
-    svg: str
+    svg: str  # "" when no SVG was asked for
 
 
 @dataclass
@@ -40,37 +40,60 @@ class RenderedTable:
     preview_html: str
 
 
-def render_figure(named: NamedFigure, out_dir: Path, dpi: int) -> RenderedFigure:
-    """Save PNG and SVG; the PNG bytes are kept for embedding."""
-    fig = named.figure
+@dataclass(frozen=True)
+class RenderOptions:
+    out_dir: Path
+    dpi: int
+    svg: bool = False
+
+
+def render_figure(named: NamedFigure, options: RenderOptions) -> RenderedFigure:
+    """Draw the figure once, as PNG (kept for embedding); SVG is a second drawing, on request."""
+    fig, figures = named.figure, options.out_dir / "figures"
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=options.dpi)
     png = buffer.getvalue()
-    (out_dir / "figures" / f"{named.name}.png").write_bytes(png)
-    fig.set_layout_engine("none")  # keep the layout just computed: the SVG need not redo it
-    fig.savefig(out_dir / "figures" / f"{named.name}.svg", format="svg")
+    (figures / f"{named.name}.png").write_bytes(png)
+    svg = ""
+    if options.svg:
+        fig.set_layout_engine("none")  # keep the layout just computed: the SVG need not redo it
+        fig.savefig(figures / f"{named.name}.svg", format="svg")
+        svg = f"figures/{named.name}.svg"
     return RenderedFigure(named.name, named.title, named.caption, base64.b64encode(png).decode("ascii"),
-                          f"figures/{named.name}.png", f"figures/{named.name}.svg")
+                          f"figures/{named.name}.png", svg)
 
 
-def _render_pickled(blob: bytes, out_dir: Path, dpi: int) -> RenderedFigure:
-    return render_figure(pickle.loads(blob), out_dir, dpi)
+def build_and_render(job: FigureJob, options: RenderOptions) -> list[RenderedFigure]:
+    out = []
+    for named in job.build(*job.args):
+        if job.prefix and not named.name.startswith(job.prefix):
+            named.name = f"{job.prefix}--{named.name}"
+        out.append(render_figure(named, options))
+    return out
+
+
+def _render_pickled(blob: bytes, options: RenderOptions) -> list[RenderedFigure]:
+    return [render_figure(pickle.loads(blob), options)]
 
 
 class FigureRenderer:
-    """Saves figures in worker processes (drawing is CPU-bound and holds the GIL), so that
-    rendering overlaps with the next analyses; `workers=0` renders in this process."""
+    """Builds and saves figures in worker processes (drawing is CPU-bound and holds the GIL), so
+    that figures are drawn on every core while the next analyses run; `workers=0` draws in this
+    process. Each submission is a list of figures to come."""
 
-    def __init__(self, out_dir: Path, dpi: int, workers: int) -> None:
-        self.out_dir, self.dpi = out_dir, dpi
+    def __init__(self, options: RenderOptions, workers: int) -> None:
+        self.options = options
         self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 0 else None
 
-    def submit(self, figure: NamedFigure) -> Future[RenderedFigure]:
+    def submit(self, item: NamedFigure | FigureJob) -> Future[list[RenderedFigure]]:
         if self._pool is None:
-            done: Future[RenderedFigure] = Future()
-            done.set_result(render_figure(figure, self.out_dir, self.dpi))
+            done: Future[list[RenderedFigure]] = Future()
+            done.set_result(build_and_render(item, self.options) if isinstance(item, FigureJob)
+                            else [render_figure(item, self.options)])
             return done
-        return self._pool.submit(_render_pickled, pickle.dumps(figure), self.out_dir, self.dpi)
+        if isinstance(item, FigureJob):
+            return self._pool.submit(build_and_render, item, self.options)
+        return self._pool.submit(_render_pickled, pickle.dumps(item), self.options)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ucnstudy.analyses import ANALYSES
-from ucnstudy.plots import FIGURES, FigureContext, NamedFigure
+from ucnstudy.plots import FIGURES, FigureContext, NamedFigure, build_figures
 from ucnstudy.report.runs import Run, RunCache, planned_runs
 from ucnstudy.store import Study
 
@@ -32,11 +32,21 @@ class NamedTable:
     frame: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class FigureJob:
+    """Figures still to be built: `build(*args)` returns them. It goes to a worker process as
+    it is (a module-level function and its data), so the figures are built and drawn there."""
+
+    build: Callable[..., list[NamedFigure]]
+    args: tuple[Any, ...]
+    prefix: str = ""  # figure file names start with it (unique across runs)
+
+
 @dataclass
 class SectionContent:
     title: str
     summary: str = ""
-    figures: list[NamedFigure] = field(default_factory=list)
+    figures: list[NamedFigure | FigureJob] = field(default_factory=list)
     tables: list[NamedTable] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)  # every parameter this section used
     notes: list[str] = field(default_factory=list)
@@ -78,12 +88,9 @@ def analysis_section(run: Run) -> Section:
             content.error = result.error
             return content
         content.tables.append(NamedTable(run.key, run.title, result.frame))
-        builder = FIGURES.get(run.analysis) if run.figures else None
-        if builder is not None:
-            content.figures = builder(result.frame, result.params, ctx.figures)
-        for figure in content.figures:
-            if not figure.name.startswith(run.key):  # unique file names across runs
-                figure.name = f"{run.key}--{figure.name}"
+        if run.figures and run.analysis in FIGURES:  # built where they are drawn
+            content.figures = [FigureJob(build_figures, (run.analysis, result.frame, result.params,
+                                                         ctx.figures), run.key)]
         return content
 
     return Section(run.key, run.title, build)

@@ -84,6 +84,7 @@ class Study:
     def __init__(self, url: StudyUrl, engine: Engine) -> None:
         self.url = url
         self.engine = engine
+        self._tables: dict[str, ir.Table] = {}  # read-only studies: each table's schema read once
 
     def __repr__(self) -> str:
         return f"Study({self.url.redacted!r}, engine={self.engine.name})"
@@ -128,12 +129,17 @@ class Study:
         adapted = getattr(self.engine, "canonical_table", None)
         if adapted is not None:
             return adapted(name)
+        if name in self._tables:
+            return self._tables[name]
         try:
-            return self.con.table(name)
+            table = self.con.table(name)
         except Exception:
             raise StudyError(
                 f"the study {self.url.redacted} has no table {name!r}; run `ucn demo` or an import"
             ) from None
+        if self.engine.read_only:  # its tables cannot change under this handle
+            self._tables[name] = table
+        return table
 
     def __getattr__(self, name: str) -> ir.Table:
         if name in TABLES:

@@ -1,0 +1,247 @@
+"""Each analysis in polars (lazy scans of the Parquet extracts), to the same pandas DataFrame.
+
+The polars counterpart of `baselines_pandas`: one lazy query per analysis, collected once and
+converted to pandas (the conversion is part of the timing, as ucnstudy's is).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import polars as pl
+from ua_parser import parse
+
+ZONES = {"fr": "Europe/Paris", "uk": "Europe/London"}
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+ISO = "%Y-%m-%dT%H:%M:%S.%6fZ"
+c = pl.col
+
+
+def scan(folder: str, table: str) -> pl.LazyFrame:
+    return pl.scan_parquet(os.path.join(folder, f"{table}.parquet"))
+
+
+def user_devices(folder: str, include_shared: bool = False) -> pl.LazyFrame:
+    links = scan(folder, "user_devices")
+    n_users = links.group_by("device_id").agg(n=c("user_id").n_unique())
+    devices = scan(folder, "devices").join(n_users, left_on="id", right_on="device_id", how="left")
+    devices = devices.with_columns(shared=c("shared").fill_null(c("n").fill_null(0) > 1))
+    j = (scan(folder, "users").select(user_id="id", username="username").join(links, on="user_id")
+         .join(devices, left_on="device_id", right_on="id").rename({"device_id": "devid"}))
+    return j if include_shared else j.filter(~c("shared"))
+
+
+def user_events(folder: str) -> pl.LazyFrame:
+    dns = scan(folder, "dnsreqs").filter(c("user_req").fill_null(False)).select(
+        "devid", "ts", host="query", domain=c("query_domain").fill_null(c("query")))
+    http = scan(folder, "httpreqs").filter(c("user_url").fill_null(False)).select(
+        "devid", "ts", host="req_url_host", domain=c("req_url_domain").fill_null(c("req_url_host")))
+    devs = user_devices(folder).select("user_id", "username", "devid", "login")
+    return pl.concat([dns, http]).join(devs, on="devid")
+
+
+def with_local(folder: str, t: pl.LazyFrame) -> pl.LazyFrame:
+    """t with `local`, the wall-clock time of ts in the user's zone."""
+    users = scan(folder, "users").select(
+        "username", tz=c("timezone").replace("", None).fill_null(
+            c("country").str.to_lowercase().replace_strict(ZONES, default="UTC")))
+    zones = users.select("tz").unique().collect()["tz"].to_list()
+    t = t.join(users, on="username")
+    local = pl.lit(None, pl.Datetime("us"))
+    for zone in zones:
+        conv = c("ts").dt.replace_time_zone("UTC").dt.convert_time_zone(zone).dt.replace_time_zone(None)
+        local = pl.when(c("tz") == zone).then(conv).otherwise(local)
+    return t.with_columns(local=local)
+
+
+def tagged(folder: str) -> pl.LazyFrame:
+    ev = user_events(folder).sort("user_id", "ts")
+    new = (c("user_id") != c("user_id").shift()).fill_null(True) | (
+        c("ts").diff() > pl.duration(seconds=600)).fill_null(False)
+    return ev.with_columns(activity=new.cast(pl.Int64).cum_sum())
+
+
+def activity_frame(ev: pl.LazyFrame) -> pl.LazyFrame:
+    acts = ev.group_by("activity").agg(
+        username=c("username").first(), start=c("ts").min(), end=c("ts").max(), events=pl.len(),
+        devices=c("login").unique().sort().str.join("+"))
+    acts = acts.with_columns(duration_us=(c("end") - c("start")).dt.total_microseconds())
+    acts = acts.filter((c("duration_us") >= 1_000_000) & (c("events") >= 3))
+    return acts.with_columns(duration_s=c("duration_us") / 1e6, events=c("events").cast(pl.Int64))
+
+
+def activities(folder: str) -> pd.DataFrame:
+    acts = activity_frame(tagged(folder)).sort("username", "start").select(
+        "username", c("start").dt.strftime(ISO), c("end").dt.strftime(ISO), "duration_s", "events",
+        "devices")
+    return acts.collect().to_pandas()
+
+
+def inter_event(folder: str) -> pd.DataFrame:
+    ev = user_events(folder).select("username", "ts").sort("username", "ts")
+    gaps = ev.select("username", iat_us=c("ts").diff().over("username").dt.total_microseconds())
+    counts = gaps.drop_nulls().group_by("username", "iat_us").agg(count=pl.len()).sort("username", "iat_us")
+    counts = counts.with_columns(
+        ecdf=c("count").cum_sum().over("username") / c("count").sum().over("username"))
+    out = counts.select("username", iat_s=c("iat_us") / 1e6, count="count", ecdf="ecdf")
+    return out.collect().to_pandas()
+
+
+def dns_http(folder: str) -> pd.DataFrame:
+    dns = scan(folder, "dnsreqs").select(
+        "devid", "ts", "query", ttl_us=c("ans_ttl").list.get(0, null_on_oob=True).cast(pl.Int64) * 1_000_000)
+    inst = (dns.filter(c("query").is_not_null()).select("devid", host="query", dns_ts="ts").unique()
+            .sort("dns_ts"))
+    reqs = (scan(folder, "httpreqs").filter(c("req_url_host").is_not_null())
+            .select("devid", "ts", host="req_url_host").sort("ts"))
+    att = reqs.join_asof(inst, left_on="ts", right_on="dns_ts", by=["devid", "host"], strategy="backward")
+    first = (att.filter(c("dns_ts").is_not_null()).group_by("devid", "host", "dns_ts")
+             .agg(http_ts=c("ts").min()))
+    pairs = dns.join(first, left_on=["devid", "query", "ts"], right_on=["devid", "host", "dns_ts"],
+                     how="left")
+    delay = (c("http_ts") - c("ts")).dt.total_microseconds()
+    ok = c("http_ts").is_not_null() & (c("ttl_us").is_null() | (delay <= c("ttl_us")))
+    out = pairs.select("devid", dns_ts="ts", query="query",
+                       http_ts=pl.when(ok).then(c("http_ts")), delay_s=pl.when(ok).then(delay / 1e6))
+    return out.sort("devid", "dns_ts", "query").collect().to_pandas()
+
+
+def heatmap(folder: str) -> pd.DataFrame:
+    devs = user_devices(folder).select("devid", "username")
+    t = scan(folder, "deviceapptraffic").join(devs, on="devid").with_columns(
+        w=c("bytes_in").fill_null(0) + c("bytes_out").fill_null(0))
+    totals = t.group_by("username").agg(total_bytes=c("w").sum())
+    local = c("local")
+    binned = with_local(folder, t).with_columns(
+        bin=((local.dt.weekday() - 1) * 1440 + local.dt.hour().cast(pl.Int64) * 60
+             + local.dt.minute().cast(pl.Int64)) // 120)
+    values = binned.group_by("username", "bin").agg(value=c("w").sum().cast(pl.Float64))
+    labels = [f"{DAY_NAMES[b * 120 // 1440]} {b * 120 % 1440 // 60:02d}:00" for b in range(84)]
+    bins = pl.LazyFrame({"bin": range(84), "label": labels}, schema={"bin": pl.Int64, "label": pl.String})
+    g = (scan(folder, "users").select("username").join(bins, how="cross")
+         .join(values, on=["username", "bin"], how="left").join(totals, on="username", how="left"))
+    split = c("value").fill_null(0.0).sum().over("username")
+    g = g.with_columns(days=pl.lit("all"), value=c("value").fill_null(0.0),
+                       total_bytes=c("total_bytes").fill_null(0),
+                       share_pct=pl.when(split > 0).then(c("value").fill_null(0.0) * 100.0 / split)
+                       .otherwise(0.0))
+    g = g.sort(["total_bytes", "username", "bin"], descending=[True, False, False])
+    out = g.select("username", "days", "bin", "label", "value", "share_pct", "total_bytes")
+    return out.collect().to_pandas()
+
+
+def timeline(folder: str) -> pd.DataFrame:
+    devs = user_devices(folder).select("devid", "username", "login", "platform")
+    http = scan(folder, "httpreqs")
+    parts = [scan(folder, "devicetraffic").select("devid", "ts", kind=pl.lit("traffic")),
+             scan(folder, "dnsreqs").select("devid", "ts", kind=pl.lit("dns")),
+             http.select("devid", "ts", kind=pl.lit("http")),
+             http.filter(c("user_url").fill_null(False)).select("devid", "ts", kind=pl.lit("user_http"))]
+    ev = pl.concat(parts).join(devs, on="devid")
+    busy = (ev.filter(c("kind") == "traffic").group_by("username").agg(n=pl.len())
+            .filter(c("n") >= 300).select("username"))
+    ev = with_local(folder, ev.join(busy, on="username", how="semi"))
+    keys = ["username", "login", "platform", "kind", "local_date", "hour", "minute"]
+    ev = ev.with_columns(local_date=c("local").dt.date(), hour=c("local").dt.hour().cast(pl.Int32),
+                         minute=c("local").dt.minute().cast(pl.Int32))
+    out = ev.group_by(keys).agg(events=pl.len()).sort(
+        "username", "login", "kind", "local_date", "hour", "minute")
+    df = out.collect().to_pandas()
+    df["local_date"] = df["local_date"].dt.date
+    return df
+
+
+def _summary(folder: str) -> pl.LazyFrame:
+    links = user_devices(folder, include_shared=True)
+    counts = links.group_by("username").agg(
+        devices_personal=(~c("shared")).cast(pl.Int64).sum(), devices_shared=c("shared").cast(pl.Int64).sum())
+    per = scan(folder, "devicetraffic").group_by("devid").agg(
+        seconds=pl.len(), first=c("ts").min(), last=c("ts").max(), packets_in=c("packets_in").sum(),
+        packets_out=c("packets_out").sum(), bytes_in=c("bytes_in").sum(), bytes_out=c("bytes_out").sum())
+    for table, name in (("dnsreqs", "dns"), ("httpreqs", "http")):
+        per = per.join(scan(folder, table).group_by("devid").agg(pl.len().alias(name)), on="devid",
+                       how="full", coalesce=True)
+    j = links.filter(~c("shared")).join(per, on="devid")
+    agg = j.group_by("username").agg(
+        c("seconds").sum(), c("first").min(), c("last").max(), c("packets_in").sum(),
+        c("packets_out").sum(), c("bytes_in").sum(), c("bytes_out").sum(), c("dns").sum(), c("http").sum())
+    u = scan(folder, "users").select("username", "country").join(counts, on="username", how="left")
+    u = u.join(agg, on="username", how="left")
+    return u.select(
+        "username", "country", c("devices_personal").fill_null(0), c("devices_shared").fill_null(0),
+        total_days=((c("last") - c("first")).dt.total_microseconds() / 86_400e6).fill_null(0.0),
+        active_min=(c("seconds") / 60.0).fill_null(0.0), packets_in=c("packets_in").fill_null(0),
+        packets_out=c("packets_out").fill_null(0), mib_in=(c("bytes_in") / 2**20).fill_null(0.0),
+        mib_out=(c("bytes_out") / 2**20).fill_null(0.0), dns=c("dns").fill_null(0),
+        http=c("http").fill_null(0)).sort("username")
+
+
+def user_summary(folder: str) -> pd.DataFrame:
+    return _summary(folder).collect().to_pandas()
+
+
+def select_users(folder: str) -> pd.DataFrame:
+    s = _summary(folder).sort(["country", "active_min", "username"], descending=[False, True, False])
+    s = s.with_columns(rank=pl.int_range(1, pl.len() + 1).over("country"))
+    limit = c("country").str.to_lowercase().replace_strict({"fr": 7, "uk": 10}, default=10)
+    s = s.filter(c("rank") <= limit)
+    cols = s.collect_schema().names()
+    out = s.select("country", "rank", *[x for x in cols if x not in ("country", "rank")])
+    return out.collect().to_pandas()
+
+
+def traffic_by_port(folder: str) -> pd.DataFrame:
+    g = scan(folder, "deviceapptraffic").group_by("dstport", "service").agg(
+        c("bytes_in").sum(), c("bytes_out").sum(), c("packets_in").sum(), c("packets_out").sum())
+    g = g.with_columns(bytes=c("bytes_in") + c("bytes_out"), packets=c("packets_in") + c("packets_out"))
+    g = g.with_columns(bytes_pct=c("bytes") * 100.0 / c("bytes").sum(),
+                       packets_pct=c("packets") * 100.0 / c("packets").sum())
+    g = g.filter(c("packets") > 10).sort(["bytes", "dstport", "service"], descending=[True, False, False],
+                                         nulls_last=True)
+    return g.collect().to_pandas()
+
+
+def user_agents(folder: str) -> pd.DataFrame:
+    counts = (scan(folder, "httpreqs").group_by("req_ua").agg(requests=pl.len())
+              .sort(["requests", "req_ua"], descending=[True, False], nulls_last=True).collect())
+    parsed = [None if u is None else parse(u) for u in counts["req_ua"]]
+    parts = (("browser", "user_agent"), ("os", "os"), ("device", "device"))
+    fam = {col: [None if r is None else getattr(r, part).family if getattr(r, part) else "Other"
+                 for r in parsed] for col, part in parts}
+    out = counts.with_columns(**{k: pl.Series(v, dtype=pl.String) for k, v in fam.items()})
+    out = out.with_columns(requests_pct=100.0 * c("requests") / c("requests").sum())
+    df = out.select("req_ua", "browser", "os", "device", "requests", "requests_pct").to_pandas()
+    df["req_ua"] = df["req_ua"].astype(object).where(df["req_ua"].notna(), None)
+    return df
+
+
+def activity_context(folder: str) -> pd.DataFrame:
+    ev = tagged(folder)
+    acts = activity_frame(ev)
+    kept = ev.join(acts.select("activity"), on="activity", how="semi")
+    mine = user_devices(folder, include_shared=True)
+    phones = mine.filter((c("devtype") == "phone") | c("platform").is_in(["iphone", "android-phone"]))
+    carried = acts.select("activity", "username").join(phones.select("username", "devid"), on="username")
+    devices = pl.concat([kept.select("activity", "devid"), carried.select("activity", "devid")]).unique()
+    cand = (devices.join(acts.select("activity", "start", "end"), on="activity")
+            .join(scan(folder, "locations"), on="devid")
+            .filter((c("entertime") <= c("end")) & (c("exittime") >= c("start")))
+            .with_columns(place=c("name").fill_null(c("loc_name"))))
+
+    def joined(column: str, sep: str, name: str) -> pl.LazyFrame:
+        return (cand.filter(c(column).is_not_null()).group_by("activity")
+                .agg(c(column).unique().sort().str.join(sep).alias(name)))
+
+    counts = kept.filter(c("domain").is_not_null()).group_by("activity", "domain").agg(n=pl.len())
+    top = (counts.sort(["activity", "n", "domain"], descending=[False, True, False])
+           .group_by("activity", maintain_order=True).head(5)
+           .group_by("activity", maintain_order=True)
+           .agg(top_domains=(c("domain") + " (" + c("n").cast(pl.String) + ")").str.join(", ")))
+    out = (acts.join(joined("place", "; ", "locations"), on="activity", how="left")
+           .join(joined("net_asname", "; ", "networks"), on="activity", how="left")
+           .join(top, on="activity", how="left").sort("username", "start"))
+    texts = [c(x).fill_null("") for x in ("locations", "networks", "top_domains")]
+    out = out.select("username", c("start").dt.strftime(ISO), c("end").dt.strftime(ISO), "duration_s",
+                     "events", "devices", *texts)
+    return out.collect().to_pandas()
