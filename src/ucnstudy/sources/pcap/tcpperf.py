@@ -22,6 +22,7 @@ except ImportError:  # not compiled: the Python definition
     compiled_scan = None
 
 Measures = np.ndarray  # the ACCUMULATED leading fields of a row
+_NEW = ts_.new_row()
 
 
 class TcpTracker:
@@ -60,7 +61,7 @@ class TcpTracker:
             if not self.free:
                 self._grow()
             row = self.free.pop()
-            ts_.reset(self.rows[row])
+            self.rows[row] = _NEW
             self.active[key] = row
         return row
 
