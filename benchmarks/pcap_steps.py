@@ -9,7 +9,8 @@ launched the process):
   load    the loader thread finishing the last chunks after the parse ended
   commit  digest check and transaction commit
   enrich  the enrichment pass run after the load (`ucn enrich`)
-  exit    the end of main -> process exit (interpreter shutdown)
+  summary the end of enrichment -> the end of main (the result lines)
+  exit    the end of main -> process exit (`ucn` skips the interpreter's teardown: cli.run)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 
 def main() -> None:
     marks_path, args = sys.argv[1], sys.argv[2:]
+    from ucnstudy.cli import exit_now
     from ucnstudy.cli import main as ucn_main
     from ucnstudy.cli.importers import pcap as command
     from ucnstudy.store import Study
@@ -61,15 +63,11 @@ def main() -> None:
 
     command.pcap_parser, BackgroundLoad.close = timed_parser, timed_close  # type: ignore[method-assign]
     Study.load, command._enrich = timed_load, timed_enrich  # type: ignore[method-assign]
-    try:
-        ucn_main(args)
-    except SystemExit as exc:
-        if exc.code:
-            raise
-    finally:
-        marks["main"] = time.time()
-        with open(marks_path, "w") as f:
-            json.dump(marks, f)
+    code = ucn_main(args)
+    marks["main"] = time.time()
+    with open(marks_path, "w") as f:
+        json.dump(marks, f)
+    exit_now(code)  # as the `ucn` command exits
 
 
 if __name__ == "__main__":

@@ -197,3 +197,19 @@ def test_state_is_released_with_the_flow(tmp_path: Path) -> None:
     assert flows == 3000
     assert peak <= (300 + 120) / 2.4 + 300  # within timeout + lateness, plus one block
     assert len(capture.tcp.active) == 0 and not capture.tcp.ended
+
+
+def test_ucn_command_exits_with_its_code_and_output(tmp_path: Path) -> None:
+    """`ucn` (cli.run) skips the interpreter teardown but keeps the exit status, the error line
+    and the result printed by the command."""
+    import subprocess
+    import sys
+
+    path = crafted(tmp_path)
+    cmd = [sys.executable, "-c", "from ucnstudy.cli import run; run()", "--db",
+           str(tmp_path / "s.duckdb")]
+    bad = subprocess.run([*cmd, "import", "pcap", "--device", "nobody", str(path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+    help_ = subprocess.run([*cmd, "import", "pcap", "--help"], capture_output=True, text=True)
+    assert help_.returncode == 0 and "--device" in help_.stdout
