@@ -253,3 +253,27 @@ def test_flows_named_by_the_dns_answer_that_resolved_them(any_study: Study, tmp_
     flows = any_study.table("flows").order_by("startts").to_pyarrow().to_pylist()
     assert [(f["dstip"], f["server_name"]) for f in flows] == [
         ("93.184.216.34", "www.example.com"), ("203.0.113.9", None), ("93.184.216.34", None)]
+
+
+def test_tcp_performance_from_the_history(duck: Study, tmp_path: Path) -> None:
+    """t/T and w/W letters (logarithmic: 1, 10, 100... events) per side, upper case for the
+    originator; UDP, a missing history and the measures a conn log lacks stay NULL."""
+    add_devices(duck, ["10.0.0.2"])
+    t = 1_700_000_000.0
+    base = {"id.orig_p": 40000, "id.resp_p": 443, "proto": "tcp", "duration": 1.0}
+    conn = [
+        {**base, "ts": t, "id.orig_h": "10.0.0.2", "id.resp_h": "192.0.2.1", "history": "ShADadtTTwf"},
+        {**base, "ts": t + 1, "id.orig_h": "198.51.100.7", "id.resp_h": "10.0.0.2",  # device serves
+         "history": "ShADadttTW"},
+        {**base, "ts": t + 2, "id.orig_h": "10.0.0.2", "id.resp_h": "192.0.2.2"},
+        {**base, "ts": t + 3, "id.orig_h": "10.0.0.2", "id.resp_h": "192.0.2.3", "proto": "udp",
+         "history": "Dd"},
+    ]
+    (tmp_path / "conn.log").write_text("\n".join(json.dumps(x) for x in conn) + "\n")
+    import_zeek(duck, [tmp_path], enrich=False)
+    rows = duck.table("flows").order_by("startts").to_pyarrow().to_pylist()
+    got = [(r["retrans_pkts_out"], r["retrans_pkts_in"], r["zerowin_out"], r["zerowin_in"])
+           for r in rows]
+    assert got == [(10, 1, 0, 1), (10, 1, 0, 1), (None,) * 4, (None,) * 4]
+    assert all(r["rtt_internet_n"] is None and r["hs_rtt_internet_ms"] is None
+               and r["retrans_bytes_out"] is None and r["bulk_secs_in"] is None for r in rows)

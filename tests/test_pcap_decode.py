@@ -14,7 +14,7 @@ from ucnstudy.sources.pcap.reader import read_blocks
 from ucnstudy.sources.pcap.records import PAD, Block
 
 FIELDS = ("is_ip", "ip_len", "proto", "src_hi", "src_lo", "dst_hi", "dst_lo", "has_ports", "sport",
-          "dport", "tcp_flags", "seq", "pl_off", "pl_len", "number", "ts_us")
+          "dport", "tcp_flags", "seq", "ack", "win", "seg_len", "pl_off", "pl_len", "number", "ts_us")
 LINKTYPES = (1, 101, 12, 14, 228, 229, 113, 276, 0, 108, 147)
 
 

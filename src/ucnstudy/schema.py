@@ -92,17 +92,23 @@ def _rtt_samples(side: str, where: str) -> tuple[Column, ...]:
 # TCP performance of a flow, measured at the capture point (docs/inputs/pcap.md). "internet"
 # is the path capture point <-> server, "access" the path capture point <-> device.
 _TCP_PERFORMANCE = (
-    C("hs_rtt_internet_ms", "float64", "SYN to SYN/ACK at the capture point, ms (NULL: not seen)"),
-    C("hs_rtt_access_ms", "float64", "SYN/ACK to the handshake's ACK at the capture point, ms"),
+    C("hs_rtt_internet_ms", "float64", "handshake time on the internet side, ms: SYN to SYN/ACK "
+      "when the device connected (NULL: not seen)"),
+    C("hs_rtt_access_ms", "float64", "handshake time on the access side, ms: SYN/ACK to the "
+      "handshake's ACK when the device connected (NULL: not seen)"),
     *_rtt_samples("internet", "capture point to server (device data, server ACKs)"),
     *_rtt_samples("access", "capture point to device (server data, device ACKs)"),
-    *_per_direction("retrans_pkts", "int64", "retransmitted segments"),
+    *_per_direction("retrans_pkts", "int64", "retransmitted segments (tshark's retransmission "
+                    "flag; Zeek: lower bound from history t/T)"),
     *_per_direction("retrans_bytes", "int64", "retransmitted payload bytes"),
     *_per_direction("dupacks", "int64", "duplicate ACKs sent"),
     *_per_direction("ooo_pkts", "int64", "out-of-order segments"),
-    *_per_direction("zerowin", "int64", "zero-window advertisements sent"),
-    *_per_direction("bulk_secs", "float64", "seconds in bulk transfer periods"),
-    *_per_direction("applimited_secs", "float64", "seconds in application-limited periods"),
+    *_per_direction("zerowin", "int64", "zero-window advertisements sent (Zeek: lower bound "
+                    "from history w/W)"),
+    *_per_direction("bulk_secs", "float64", "seconds in bulk transfer periods (gaps of at most "
+                    "one RTT after a full-size segment)"),
+    *_per_direction("applimited_secs", "float64", "seconds in application-limited periods (the "
+                    "other gaps between data segments)"),
     *_per_direction("bulk_bytes", "int64", "payload bytes sent in bulk transfer periods"),
 )
 

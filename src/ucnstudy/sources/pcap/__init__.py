@@ -2,9 +2,9 @@
 httpreqs (see docs/inputs/pcap.md).
 
 Modules by role: reader (record headers, blocks), decode (vectorised header fields), device
-(which side is the device), counters (aligned windows), flows (idle timeout), payloads with
-dns/http/tls/tcpstream (the few payloads read), rows (canonical Arrow tables), capture (the
-stages for one file).
+(which side is the device), counters (aligned windows), flows (idle timeout), tcpperf with
+tcpscan/_tcpscan (TCP performance per flow), payloads with dns/http/tls/tcpstream (the few
+payloads read), rows (canonical Arrow tables), capture (the stages for one file).
 """
 
 from __future__ import annotations

@@ -34,14 +34,16 @@ cdef inline unsigned long long be64(const unsigned char[::1] b, Py_ssize_t at) n
 def decode_headers(const unsigned char[::1] buf, const long long[::1] offset, const long long[::1] caplen,
                    const int[::1] linktype):
     """A dict of equal-length arrays: is_ip, ip_len, proto, src_hi, src_lo, dst_hi, dst_lo,
-    has_ports, sport, dport, tcp_flags, seq, pl_off, pl_len (see decode.Packets)."""
+    has_ports, sport, dport, tcp_flags, seq, ack, win, seg_len, pl_off, pl_len (see decode.Packets)."""
     cdef Py_ssize_t n = offset.shape[0], i, k
     out = {name: np.zeros(n, np.int64) for name in
-           ("ip_len", "proto", "sport", "dport", "tcp_flags", "seq", "pl_off", "pl_len")}
+           ("ip_len", "proto", "sport", "dport", "tcp_flags", "seq", "ack", "win", "seg_len",
+            "pl_off", "pl_len")}
     out.update({name: np.zeros(n, np.uint64) for name in ("src_hi", "src_lo", "dst_hi", "dst_lo")})
     is_ip_arr, ports_arr = np.zeros(n, np.uint8), np.zeros(n, np.uint8)
     cdef long long[::1] o_ip_len = out["ip_len"], o_proto = out["proto"], o_sport = out["sport"]
     cdef long long[::1] o_dport = out["dport"], o_flags = out["tcp_flags"], o_seq = out["seq"]
+    cdef long long[::1] o_ack = out["ack"], o_win = out["win"], o_seg_len = out["seg_len"]
     cdef long long[::1] o_pl_off = out["pl_off"], o_pl_len = out["pl_len"]
     cdef unsigned long long[::1] o_src_hi = out["src_hi"], o_src_lo = out["src_lo"]
     cdef unsigned long long[::1] o_dst_hi = out["dst_hi"], o_dst_lo = out["dst_lo"]
@@ -128,5 +130,7 @@ def decode_headers(const unsigned char[::1] buf, const long long[::1] offset, co
                 o_pl_len[i] = max(ip_end - (l4 + doff), 0)
                 if is_tcp:
                     o_flags[i], o_seq[i] = buf[l4 + 13], be32(buf, l4 + 4)
+                    o_ack[i], o_win[i] = be32(buf, l4 + 8), be16(buf, l4 + 14)
+                    o_seg_len[i] = max(l3 + ip_len - (l4 + doff), 0)
     out["is_ip"], out["has_ports"] = is_ip_arr.view(bool), ports_arr.view(bool)
     return out

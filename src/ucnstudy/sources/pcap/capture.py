@@ -17,6 +17,7 @@ from ucnstudy.sources.pcap.device import AddressTally, DeviceAddresses
 from ucnstudy.sources.pcap.flows import KEYS, FlowRows, FlowTable, key_hash
 from ucnstudy.sources.pcap.payloads import PayloadInspector
 from ucnstudy.sources.pcap.reader import BLOCK_BYTES, read_blocks
+from ucnstudy.sources.pcap.tcpperf import TcpTracker
 
 Problem = Callable[[str, int], None]
 BATCH_ROWS = 20_000
@@ -67,6 +68,7 @@ class CaptureImport:
         self.seconds = WindowCounter(1_000_000)
         self.windows = WindowCounter(opts.window_s * 1_000_000, KEYS)
         self.flows = FlowTable(opts.timeout_s * 1_000_000)
+        self.tcp = TcpTracker(opts.timeout_s * 1_000_000)
         self.inspector = PayloadInspector(problem)
         self.newest: int | None = None
         self.stats = CaptureStats()
@@ -113,9 +115,14 @@ class CaptureImport:
         done = self.flows.add(p.ts_us[ports], sel_keys, sel_counters, self.newest)
         h = np.zeros(len(p), np.uint64)
         h[ports] = key_hash(sel_keys)
+        self._track_tcp(p, o.outgoing, h, ports & (p.proto == TCP))
         self.inspector.inspect(p, o, h, ports)
         self.inspector.evict(self.newest)
         yield from self._emit(done, self.newest)
+
+    def _track_tcp(self, p: Packets, outgoing: np.ndarray, h: np.ndarray, tcp: np.ndarray) -> None:
+        self.tcp.add(h[tcp], p.ts_us[tcp], (~outgoing[tcp]).astype(np.int64), p.seq[tcp],
+                     p.ack[tcp], p.tcp_flags[tcp], p.win[tcp], p.seg_len[tcp])
 
     def finish(self) -> Output:
         self.inspector.evict(None)
@@ -139,7 +146,14 @@ class CaptureImport:
         if http_events:
             yield "httpreqs", rows.httpreqs(devid, http_events)
         if flows is not None:
-            yield "flows", rows.flows(devid, flows, self._server_names(flows))
+            yield "flows", rows.flows(devid, flows, self._server_names(flows), self._tcp_measures(flows))
+
+    def _tcp_measures(self, flows: FlowRows) -> list[np.ndarray | None]:
+        c = flows.cols
+        tcp = c["proto"] == TCP
+        keys, start, end = key_hash(c).tolist(), c["start"].tolist(), c["end"].tolist()
+        return [self.tcp.take(keys[i], start[i], end[i]) if tcp[i] else None
+                for i in range(len(flows))]
 
     def _server_names(self, flows: FlowRows) -> list[str | None]:
         c = flows.cols

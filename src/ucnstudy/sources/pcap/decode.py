@@ -48,6 +48,9 @@ class Packets:
     dport: np.ndarray
     tcp_flags: np.ndarray
     seq: np.ndarray  # TCP sequence number (uint32 as int64)
+    ack: np.ndarray  # TCP acknowledgment number (uint32 as int64)
+    win: np.ndarray  # TCP window field as sent (not scaled)
+    seg_len: np.ndarray  # TCP segment payload length from the IP length (captured or not)
     pl_off: np.ndarray  # transport payload offset in buf
     pl_len: np.ndarray  # captured transport payload bytes (Ethernet padding excluded)
 
@@ -165,7 +168,9 @@ def decode_numpy(blk: Block) -> Packets:
         src_hi=src_hi, src_lo=src_lo, dst_hi=dst_hi, dst_lo=dst_lo, has_ports=has_ports,
         sport=np.where(has_ports, ports[:, 0], 0), dport=np.where(has_ports, ports[:, 1], 0),
         tcp_flags=np.where(tcp, buf[l4 + 13], 0).astype(np.int64),
-        seq=np.where(tcp, be32(buf, l4 + 4), 0), pl_off=pl_off, pl_len=pl_len,
+        seq=np.where(tcp, be32(buf, l4 + 4), 0), ack=np.where(tcp, be32(buf, l4 + 8), 0),
+        win=np.where(tcp, be16(buf, l4 + 14), 0),
+        seg_len=np.where(tcp, np.maximum(l3 + ip_len - pl_off, 0), 0), pl_off=pl_off, pl_len=pl_len,
     )
 
 

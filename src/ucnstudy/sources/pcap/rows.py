@@ -8,6 +8,7 @@ import pyarrow as pa
 from ucnstudy.enrich.services import service_names
 from ucnstudy.schema import TABLES
 from ucnstudy.sources.flowid import flowid
+from ucnstudy.sources.pcap import tcpperf
 from ucnstudy.sources.pcap.decode import address_text
 from ucnstudy.sources.pcap.dns import Answer
 from ucnstudy.sources.pcap.flows import KEYS, FlowRows, key_hash
@@ -96,11 +97,12 @@ def apptraffic(devid: int, table: dict[str, np.ndarray]) -> pa.Table:
     return pa.table(cols)
 
 
-def flows(devid: int, rows: FlowRows, names: list[str | None]) -> pa.Table:
+def flows(devid: int, rows: FlowRows, names: list[str | None],
+          tcp: list[np.ndarray | None]) -> pa.Table:
     c = rows.cols
     cols = {"devid": _const(devid, len(rows), pa.int64()), "startts": timestamps(c["start"]),
             "endts": timestamps(c["end"]), **tuple_columns(c), **counter_columns(c),
-            "server_name": pa.array(names, pa.string())}
+            "server_name": pa.array(names, pa.string()), **tcpperf.columns(tcp)}
     return pa.table(cols)
 
 

@@ -93,7 +93,8 @@ COMMON = {"ts": "time", "uid": "str", "id.orig_h": "str", "id.orig_p": "int32", 
 REQUIRED = ("ts", "id.orig_h", "id.resp_h")
 FIELDS: dict[str, dict[str, str]] = {
     "conn": {**COMMON, "proto": "str", "duration": "float", "orig_pkts": "int", "orig_ip_bytes": "int",
-             "resp_pkts": "int", "resp_ip_bytes": "int", "orig_bytes": "int", "resp_bytes": "int"},
+             "resp_pkts": "int", "resp_ip_bytes": "int", "orig_bytes": "int", "resp_bytes": "int",
+             "history": "str"},
     "dns": {**COMMON, "proto": "str", "query": "str", "qtype": "int32", "rtt": "float", "answers": "vector",
             "TTLs": "floats"},
     "http": {**COMMON, "method": "str", "host": "str", "uri": "str", "referrer": "str", "user_agent": "str",

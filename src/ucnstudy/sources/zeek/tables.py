@@ -6,7 +6,9 @@ addresses no lease covers are counted, not loaded.
 
   conn -> flows        startts = ts, endts = ts + duration; counters from *_pkts and *_ip_bytes
                        (IP total length, as the pcap importer counts). No deviceapptraffic: a conn
-                       record holds totals only, and per-window rows would be invented.
+                       record holds totals only, and per-window rows would be invented. TCP
+                       performance: retrans_pkts_* and zerowin_* from the history letters t/T, w/W
+                       (logarithmic: a lower bound); the other measures stay NULL.
   dns  -> dnsreqs      query_ts = ts, ts = ts + rtt when Zeek measured it (else the query time);
                        answers and TTLs stay aligned, answer types are inferred (see docs).
   http -> httpreqs     req_url = http://host + uri; status, size, first response MIME type.
@@ -104,7 +106,33 @@ def conn_rows(o: Oriented) -> pa.Table:
         "bytes_out": _side(o, "orig_ip_bytes", "resp_ip_bytes", True),
         "packets_in": _side(o, "orig_pkts", "resp_pkts", False),
         "bytes_in": _side(o, "orig_ip_bytes", "resp_ip_bytes", False),
+        **history_counts(o, protos),
     })
+
+
+def logarithmic_count(history: str, letter: str) -> int:
+    """Zeek writes t, w, c, g once when first seen, again at 10, 100, ... events: the count
+    the repeats prove (a lower bound)."""
+    n = history.count(letter)
+    return 10 ** (n - 1) if n else 0
+
+
+def history_counts(o: Oriented, protos: list[int | None]) -> dict[str, pa.Array]:
+    """retrans_pkts and zerowin per direction from the history (upper case: the originator);
+    NULL when not TCP or without a history."""
+    cols: dict[str, list[int | None]] = {}
+    for name, letter in (("retrans_pkts", "t"), ("zerowin", "w")):
+        for suffix, device_side in (("out", True), ("in", False)):
+            values: list[int | None] = []
+            for r, is_orig, proto in zip(o.records, o.is_orig, protos, strict=True):
+                history = r["history"]
+                if proto != 6 or not history:
+                    values.append(None)
+                    continue
+                upper = is_orig == device_side  # the originator's letters are upper case
+                values.append(logarithmic_count(history, letter.upper() if upper else letter))
+            cols[f"{name}_{suffix}"] = values
+    return {k: pa.array(v, pa.int64()) for k, v in cols.items()}
 
 
 def answer_types(answers: list[str], qtype: int | None) -> list[int]:
