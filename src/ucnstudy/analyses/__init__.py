@@ -6,6 +6,7 @@ Importing this package registers every analysis in `ANALYSES` (name -> Analysis)
 from ucnstudy.analyses import (  # noqa: F401  (imported to register)
     activities,
     activity_context,
+    activity_qoe,
     dns_http,
     heatmap,
     inter_event,
