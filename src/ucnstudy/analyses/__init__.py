@@ -10,6 +10,7 @@ from ucnstudy.analyses import (  # noqa: F401  (imported to register)
     dns_http,
     heatmap,
     inter_event,
+    qoe_effects,
     select_users,
     timeline,
     traffic_by_port,

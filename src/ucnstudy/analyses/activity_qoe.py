@@ -38,7 +38,7 @@ KEYS = ["username", "activity"]
 COLUMNS = ["username", "activity", "start", "end", "duration_s", "events", "devices",
            "device_type", "shared", "network_type", "access_type", "network_source", "network",
            "place", "moving", "local_hour", "weekday", "domains", "parallel_devices",
-           "parallel_domains", "user_agents", "multitasking", "flows", "bytes",
+           "parallel_domains", "user_agents", "multitasking", "flows", "bytes", "tcp_packets",
            "rtt_access_ms", "rtt_internet_ms", "retrans_rate_out", "retrans_rate_in",
            "bulk_mbps_in", "bulk_mbps_out"]
 MINUTE_US = 60_000_000
@@ -108,6 +108,7 @@ def _qos(study: Study, devs: ir.Table) -> ir.Table:
     return j.group_by(KEYS).agg(
         flows=j.count(),
         bytes=(j.bytes_in.fill_null(0) + j.bytes_out.fill_null(0)).cast("float64").sum(),
+        tcp_packets=ibis.ifelse(tcp, j.packets_in + j.packets_out, 0).sum(),
         rtt_access_ms=j.rtt_access_mean_ms.fill_null(j.hs_rtt_access_ms).median(),
         rtt_internet_ms=j.rtt_internet_mean_ms.fill_null(j.hs_rtt_internet_ms).median(),
         retrans_rate_out=_rate(j.retrans_pkts_out, ibis.ifelse(tcp, j.packets_out, nothing)),
@@ -145,6 +146,7 @@ def activity_qoe_expr(study: Study, p: ActivityQoeParams) -> ir.Table:
         domains=out.domains.fill_null(0), parallel_devices=par,
         parallel_domains=out.parallel_domains.fill_null(0),
         user_agents=out.user_agents.fill_null(0), flows=out.flows.fill_null(0),
+        tcp_packets=out.tcp_packets.fill_null(0),
         multitasking=(par > 1) | (out.user_agents.fill_null(0) > 1))
     return out.select(*COLUMNS).order_by(["username", "start"])
 

@@ -5,7 +5,7 @@ The network type rule lives here, in one place (`NetworkRules`, documented in do
 or a public address: VPN sessions, HostView network records, location apps that log Wi-Fi).
 Each observation gets the first rule that applies, and records which one (`network_source`):
 
-1. `label`: its own place label (`loc_name`, else `name`) contains a home or work label;
+1. `label`: its own place label (`loc_name`) is one of the home or work labels;
 2. `home-address`: its public address is the user's home address: the public address, outside
    work networks, where the user's devices spent the most time (a cellular address changes);
 3. `asname`: its AS name contains a cellular operator's name (cellular), else an institution's
@@ -86,15 +86,15 @@ def network_observations(study: Study, rules: NetworkRules) -> ir.Table:
     obs = loc.filter(loc.net_asname.notnull() | loc.net_public_ip.notnull())
     homes = _home_addresses(study, obs, rules)
     j = obs.left_join(homes, [obs.devid == homes.devid, obs.net_public_ip == homes.home_ip])
-    label = j.loc_name.fill_null(j.name).fill_null("")
+    label = j.loc_name.strip().lower()
     asname = j.net_asname.fill_null("")
     cellular = _contains_any(asname, _patterns(rules.cellular_as))
-    kind = (ibis.cases((_contains_any(label, _patterns(rules.home_labels)), "home"),
-                       (_contains_any(label, _patterns(rules.work_labels)), "work"),
+    home_label = label.isin(_patterns(rules.home_labels)).fill_null(False)
+    work_label = label.isin(_patterns(rules.work_labels)).fill_null(False)
+    kind = (ibis.cases((home_label, "home"), (work_label, "work"),
                        (j.home_ip.notnull(), "home"), (cellular, "cellular"),
                        (_contains_any(asname, _patterns(rules.work_as)), "work"), else_="public"))
-    source = ibis.cases((_contains_any(label, _patterns(rules.home_labels))
-                         | _contains_any(label, _patterns(rules.work_labels)), "label"),
+    source = ibis.cases((home_label | work_label, "label"),
                         (j.home_ip.notnull(), "home-address"), else_="asname")
     derived = j.select(devid=j.devid, valid_from=j.entertime, valid_to=j.exittime,
                        network_type=kind, access_type=ibis.null("string"),
