@@ -55,10 +55,16 @@ def _attach(base: ir.Table, extra: ir.Table) -> ir.Table:
     return joined.drop(*[c for c in joined.columns if c.endswith("_right")])
 
 
-def _primary_device(per: ir.Table, study: Study) -> ir.Table:
-    """username, activity, device_type, shared of the device with most events (then login)."""
+def with_primary(per: ir.Table) -> ir.Table:
+    """per (one row per activity and device) with primary: 1 for the device with most events
+    (then the first login), else 0."""
     w = ibis.window(group_by=KEYS, order_by=[ibis.desc("device_events"), "login"])
-    top = per.mutate(r=ibis.row_number().over(w)).filter(ibis._.r == 0)
+    return per.mutate(primary=ibis.ifelse(ibis.row_number().over(w) == 0, 1, 0))
+
+
+def _primary_device(per: ir.Table, study: Study) -> ir.Table:
+    """username, activity, device_type, shared of the activity's main device."""
+    top = per.filter(per.primary == 1)
     devs = device_sharing(study)
     j = top.join(devs, top.devid == devs.devid)
     return j.select("username", "activity", device_type=j.devtype, shared=j.shared)
@@ -71,7 +77,7 @@ def _carried(study: Study, p: ActivityQoeParams, devs: ir.Table) -> ir.Table:
     mine = user_devices(study, include_shared=True, users=p.user_list())
     phones = mine.filter((mine.devtype == "phone") | mine.platform.isin(PHONE_PLATFORMS))
     acts = devs.select("username", "activity", "start", "end").distinct()
-    carried = acts.join(phones.select("username", "devid"), "username")
+    carried = acts.join(phones.select("username", "devid"), "username").mutate(primary=0)
     return devs.union(carried.select(*devs.columns)).distinct()
 
 
@@ -127,9 +133,9 @@ def _local(study: Study, acts: ir.Table) -> ir.Table:
 
 def activity_qoe_expr(study: Study, p: ActivityQoeParams) -> ir.Table:
     """The portable expression: one row per activity, the columns of COLUMNS."""
-    per = activity_devices(study, p)
+    per = with_primary(activity_devices(study, p))
     acts = activity_table(study, p)
-    devs = per.select("username", "activity", "start", "end", "devid")
+    devs = per.select("username", "activity", "start", "end", "devid", "primary")
     n_dev = per.group_by(KEYS).agg(devices=per.devid.nunique())
     out = acts
     for extra in (n_dev, _primary_device(per, study), activity_networks(study, devs, p),

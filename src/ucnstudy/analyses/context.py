@@ -138,14 +138,16 @@ def _overlapping(t: ir.Table, periods: ir.Table, lo: str, hi: str) -> ir.Table:
 
 def activity_networks(study: Study, devs: ir.Table, rules: NetworkRules) -> ir.Table:
     """username, activity, network_type, access_type, network_source, network: for each activity
-    (devs: username, activity, start, end, devid of its devices) the declared network that
-    overlaps it most, else the derived one that does."""
+    (devs: username, activity, start, end, devid, primary (1 for its main device, else 0)) a
+    declared network before a derived one, on the main device before the others, then the one
+    that overlaps the activity most."""
     j = _overlapping(devs, network_observations(study, rules), "valid_from", "valid_to")
     lo = j.valid_from.fill_null(j.start)
     hi = j.valid_to.fill_null(j.end)
     j = j.mutate(ov=overlap_us(lo, hi, j.start, j.end))
     w = ibis.window(group_by=["username", "activity"],
-                    order_by=["precedence", ibis.desc("ov"), "network_type", "access_type"])
+                    order_by=["precedence", ibis.desc("primary"), ibis.desc("ov"),
+                              "network_type", "access_type"])
     best = j.mutate(r=ibis.row_number().over(w)).filter(ibis._.r == 0)
     return best.select("username", "activity", "network_type", "access_type", "network_source",
                        "network")
