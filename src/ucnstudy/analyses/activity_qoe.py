@@ -50,6 +50,7 @@ class ActivityQoeParams(ActivityDefinition, NetworkRules):
         "help": "take place and mobility also from the user's phones (users carry their phone)"})
 
 
+
 def _attach(base: ir.Table, extra: ir.Table) -> ir.Table:
     joined = base.left_join(extra, KEYS)
     return joined.drop(*[c for c in joined.columns if c.endswith("_right")])

@@ -48,7 +48,7 @@ def classify(acts: pd.DataFrame, min_packets: int = 0) -> pd.DataFrame:
     of the activities with at least `min_packets` TCP packets (ties in time order)."""
     acts = acts.sort_values(["username", "start"], kind="stable").copy()
     measured = acts["tcp_packets"] >= min_packets
-    acts["rtt"] = (acts["rtt_access_ms"] + acts["rtt_internet_ms"]).where(measured)
+    acts["rtt"] = acts["rtt_access_ms"]
     acts["loss"] = acts[["retrans_rate_out", "retrans_rate_in"]].mean(axis=1).where(measured)
     for value, out in (("rtt", "rtt_class"), ("loss", "loss_class")):
         acts[out] = None

@@ -28,7 +28,8 @@ from ucnstudy.demo.population import Device, Population, build_population, popul
 from ucnstudy.demo.qos import (
     EFFECT_FACTOR,
     conditions,
-    heavy_sessions,
+    day_of,
+    heavy_days,
     qos_sensitive,
     shorten,
     tcp_performance,
@@ -103,9 +104,9 @@ def device_chunk(params: DemoParams, pop: Population, world: World, device: Devi
     owner = pop.user(device.owners[0])
     plan = day_plan(params.seed, owner, days, block)
     sessions = _clip(generate_sessions(rng, device, days, active), block_end[-1] - BLOCK_MARGIN)
-    heavy = heavy_sessions(params.seed, device, block, sessions.start.size)
+    heavy = heavy_days(params.seed, device, block, days)
     if qos_sensitive(owner.id):
-        sessions = shorten(sessions, np.where(heavy, EFFECT_FACTOR, 1.0))
+        sessions = shorten(sessions, np.where(heavy[day_of(days, sessions.start)], EFFECT_FACTOR, 1.0))
     country = pop.country(device)
     req = sort_by_time(Requests.concat([
         user_requests(rng, params.seed, device, country, sessions, world),
@@ -115,7 +116,7 @@ def device_chunk(params: DemoParams, pop: Population, world: World, device: Devi
     net = build_network(rng, device, country, req, world, port_base)
     tables = _capture_tables(rng, device, req, net)
     start = tables["flows"]["startts"].cast(pa.int64()).to_numpy() / 1e6
-    quality = conditions(device, plan, days, sessions, heavy, start)
+    quality = conditions(device, plan, days, heavy, start)
     tables["flows"] = tcp_performance(np.random.default_rng([params.seed, device.id, block, 8]),
                                       tables["flows"], *quality)
     if device.has_hostview:

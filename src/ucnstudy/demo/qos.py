@@ -4,10 +4,10 @@ The network a device is on follows its owner's day plan, as its VPN locations do
 broadband at home, the institution's network at work, the mobile operator elsewhere and on the
 way (phones only; other devices are at home or at work). Each network has its access RTT, loss
 rate and capacity (`PROFILES`: cellular slower and lossier than home Wi-Fi, fixed work networks
-best); home networks are congested in the local evening. A share of sessions (`HEAVY_SHARE`)
-meet an episode of heavy loss, which holds for every flow of the device during the session.
-For the QoS-sensitive users (`qos_sensitive`) those sessions end sooner: they keep
-`EFFECT_FACTOR` of their planned length. Each draw has its own random stream, so the rest of
+best); home networks are congested in the local evening. On a share of days (`HEAVY_SHARE`,
+drawn per device and local day) the device's network suffers heavy loss all day long. The
+QoS-sensitive users (`qos_sensitive`) end their sessions of those days sooner: the sessions
+keep `EFFECT_FACTOR` of their planned length. Each draw has its own random stream, so the rest of
 the demo is the same with or without the planted effect.
 """
 
@@ -40,9 +40,15 @@ def qos_sensitive(user_id: int) -> bool:
     return user_id % 2 == 1
 
 
-def heavy_sessions(seed: int, device: Device, block: int, n: int) -> np.ndarray:
-    """Which of the block's n sessions meet heavy loss."""
-    return np.random.default_rng([seed, device.id, block, 7]).random(n) < HEAVY_SHARE
+def heavy_days(seed: int, device: Device, block: int, days: LocalDays) -> np.ndarray:
+    """Which local days of the block the device's network suffers heavy loss (all day long)."""
+    return np.random.default_rng([seed, device.id, block, 7]).random(days.n) < HEAVY_SHARE
+
+
+def day_of(days: LocalDays, t: np.ndarray) -> np.ndarray:
+    """Index of the local day of each time t (clipped to the block)."""
+    lo, _ = days.day_bounds_utc()
+    return np.clip(np.searchsorted(lo, t, side="right") - 1, 0, days.n - 1)
 
 
 def shorten(s: Sessions, factor: np.ndarray) -> Sessions:
@@ -73,20 +79,14 @@ def network_at(device: Device, plan: tuple[np.ndarray, ...], t: np.ndarray) -> n
     return np.select([where == "home", where == "work"], [HOME, WORK], CELLULAR)
 
 
-def _in_heavy(s: Sessions, heavy: np.ndarray, t: np.ndarray) -> np.ndarray:
-    i, inside = _interval_of(s.start, s.end, t)
-    return inside & heavy[i] if heavy.size else inside
-
-
 def _evening(days: LocalDays, t: np.ndarray) -> np.ndarray:
     lo, _ = days.day_bounds_utc()
-    day = np.clip(np.searchsorted(lo, t, side="right") - 1, 0, days.n - 1)
-    hour = (t - lo[day]) // 3600
+    hour = (t - lo[day_of(days, t)]) // 3600
     return (hour >= EVENING_HOURS[0]) & (hour < EVENING_HOURS[1])
 
 
-def conditions(device: Device, plan: tuple[np.ndarray, ...], days: LocalDays, s: Sessions,
-               heavy: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
+def conditions(device: Device, plan: tuple[np.ndarray, ...], days: LocalDays, heavy: np.ndarray,
+               t: np.ndarray) -> tuple[np.ndarray, ...]:
     """(access RTT ms, loss rate, capacity Mbit/s) of the device's network at times t."""
     net = network_at(device, plan, t)
     fixed = device.devtype == "pc"
@@ -96,7 +96,7 @@ def conditions(device: Device, plan: tuple[np.ndarray, ...], days: LocalDays, s:
     evening = (net == HOME) & _evening(days, t)
     rtt = np.where(evening, rtt * EVENING_RTT, rtt)
     loss = np.where(evening, loss * EVENING_LOSS, loss)
-    bad = _in_heavy(s, heavy, t)
+    bad = heavy[day_of(days, t)]
     return np.where(bad, rtt * HEAVY_RTT, rtt), np.where(bad, HEAVY_LOSS, loss), cap
 
 
