@@ -18,7 +18,6 @@ from ucnstudy.analyses.activities import (
     ActivityDefinition,
     activity_devices,
     activity_events,
-    activity_table,
 )
 from ucnstudy.analyses.activity_context import PHONE_PLATFORMS
 from ucnstudy.analyses.common import elapsed_us, frame, iso_utc, us_to_s
@@ -48,7 +47,6 @@ MINUTE_US = 60_000_000
 class ActivityQoeParams(ActivityDefinition, NetworkRules):
     with_phones: bool = field(default=True, metadata={
         "help": "take place and mobility also from the user's phones (users carry their phone)"})
-
 
 
 def _attach(base: ir.Table, extra: ir.Table) -> ir.Table:
@@ -135,7 +133,8 @@ def _local(study: Study, acts: ir.Table) -> ir.Table:
 def activity_qoe_expr(study: Study, p: ActivityQoeParams) -> ir.Table:
     """The portable expression: one row per activity, the columns of COLUMNS."""
     per = with_primary(activity_devices(study, p))
-    acts = activity_table(study, p)
+    acts = per.group_by(KEYS).agg(start=per.start.min(), end=per.end.max(),
+                                  duration_us=per.duration_us.max(), events=per.events.max())
     devs = per.select("username", "activity", "start", "end", "devid", "primary")
     n_dev = per.group_by(KEYS).agg(devices=per.devid.nunique())
     out = acts
