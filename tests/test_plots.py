@@ -16,7 +16,8 @@ from ucnstudy.plots.style import ecdf, new_figure
 from ucnstudy.plots.timeline import reduce_points
 
 ANALYSIS_NAMES = {"traffic-by-port", "user-agents", "dns-http", "user-summary", "select-users",
-                  "inter-event", "heatmap", "activities", "activity-context", "timeline"}
+                  "inter-event", "heatmap", "activities", "activity-context", "timeline",
+                  "activity-qoe", "qoe-effects"}
 
 
 def tick_labels(ax, axis: str = "x") -> list[str]:

@@ -64,7 +64,7 @@ def test_committed_study_files_open(packed: Path, tmp_path: Path) -> None:
 # what version 2 added, besides import_id on every loaded table
 V1_ADDED = {"imports": ("options", "table_rows"),
             "flows": tuple(c.name for c in _TCP_PERFORMANCE)}
-V2_TABLES = ("schema_versions", "study_tasks")
+V2_TABLES = ("schema_versions", "study_tasks", "networks")
 
 
 def version_1_table(table: Table) -> Table:

@@ -292,6 +292,20 @@ TABLES: dict[str, Table] = {
             (("devid", "entertime"),),
         ),
         Table(
+            "networks",
+            "Networks declared by the study (manifest): they override the derived network type "
+            "(docs/analyses.md, network type).",
+            (
+                C("devid", "int64", "device id", False),
+                C("valid_from", TS, "declared from (UTC); NULL means since ever"),
+                C("valid_to", TS, "declared until, exclusive (UTC); NULL means until now"),
+                C("network_type", "string", "cellular, home, work, public or unknown", False),
+                C("access_type", "string", "cellular, wifi or fixed (NULL: from the device type)"),
+                C("name", "string", "the network's name (SSID, operator, ...)"),
+            ),
+            (("devid",),),
+        ),
+        Table(
             "sockets",
             "Sockets mapped to applications by an end-host agent.",
             (

@@ -25,6 +25,15 @@ from ucnstudy.demo.locations import day_plan, moves_rows, network_rows
 from ucnstudy.demo.network import Network, build_network
 from ucnstudy.demo.params import DemoParams
 from ucnstudy.demo.population import Device, Population, build_population, population_tables
+from ucnstudy.demo.qos import (
+    EFFECT_FACTOR,
+    conditions,
+    day_of,
+    heavy_days,
+    qos_sensitive,
+    shorten,
+    tcp_performance,
+)
 from ucnstudy.demo.requests import Requests, sort_by_time
 from ucnstudy.demo.rhythms import LocalDays
 from ucnstudy.demo.sessions import Sessions, generate_sessions, ground_truth, to_timestamp
@@ -92,7 +101,12 @@ def device_chunk(params: DemoParams, pop: Population, world: World, device: Devi
     day_no = first + np.arange(days.n)
     active = (day_no >= device.first_day) & (day_no < device.last_day)
     _, block_end = days.day_bounds_utc()
+    owner = pop.user(device.owners[0])
+    plan = day_plan(params.seed, owner, days, block)
     sessions = _clip(generate_sessions(rng, device, days, active), block_end[-1] - BLOCK_MARGIN)
+    heavy = heavy_days(params.seed, device, block, days)
+    if qos_sensitive(owner.id):
+        sessions = shorten(sessions, np.where(heavy[day_of(days, sessions.start)], EFFECT_FACTOR, 1.0))
     country = pop.country(device)
     req = sort_by_time(Requests.concat([
         user_requests(rng, params.seed, device, country, sessions, world),
@@ -101,12 +115,14 @@ def device_chunk(params: DemoParams, pop: Population, world: World, device: Devi
     port_base = (device.id * 7919 + block * 5003) % 16384
     net = build_network(rng, device, country, req, world, port_base)
     tables = _capture_tables(rng, device, req, net)
+    start = tables["flows"]["startts"].cast(pa.int64()).to_numpy() / 1e6
+    quality = conditions(device, plan, days, heavy, start)
+    tables["flows"] = tcp_performance(np.random.default_rng([params.seed, device.id, block, 8]),
+                                      tables["flows"], *quality)
     if device.has_hostview:
         gt = ground_truth(rng, device, sessions)
         agent = {"sockets": sockets(device, net), "runningapps": running_apps(rng, device, sessions, gt)}
         tables |= gt | agent
-    owner = pop.user(device.owners[0])
-    plan = day_plan(params.seed, owner, days, block)
     locations = [network_rows(rng, device, owner, plan, sessions.online_start, sessions.online_end)]
     if device.devtype == "phone" and not device.shared:
         locations.insert(0, moves_rows(device, owner, _plan_on(plan, active, days)))

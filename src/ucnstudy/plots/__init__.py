@@ -15,6 +15,7 @@ import pandas as pd
 from ucnstudy.plots.activities import activities_figures
 from ucnstudy.plots.cdfs import dns_http_figures, inter_event_figures
 from ucnstudy.plots.heatmaps import heatmap_figures
+from ucnstudy.plots.qoe import activity_qoe_figures, qoe_effects_figures
 from ucnstudy.plots.services import activity_context_figures, traffic_by_port_figures, user_agents_figures
 from ucnstudy.plots.style import NamedFigure
 from ucnstudy.plots.summary import select_users_figures, user_summary_figures
@@ -42,6 +43,8 @@ FIGURES: dict[str, FigureBuilder] = {
     "activities": activities_figures,
     "activity-context": activity_context_figures,
     "timeline": timeline_figures,
+    "activity-qoe": activity_qoe_figures,
+    "qoe-effects": qoe_effects_figures,
 }
 
 

@@ -62,6 +62,8 @@ PLANNED_RUNS: tuple[Run, ...] = (
     Run("activities", "activities", "Activities"),
     Run("activity-stats", "activities", "Activity statistics per user", {"stats": True}, figures=False),
     Run("activity-context", "activity-context", "Activity context"),
+    Run("activity-qoe", "activity-qoe", "QoE factors: every activity in its context"),
+    Run("qoe-effects", "qoe-effects", "QoE factors: effects of device, network and QoS"),
 )
 
 

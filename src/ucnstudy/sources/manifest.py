@@ -28,7 +28,15 @@ import pyarrow as pa
 
 from ucnstudy.errors import InputError
 from ucnstudy.sources.base import IngestContext, ingest
-from ucnstudy.sources.manifest_read import Device, Lease, Link, ManifestRecords, User, read_manifest
+from ucnstudy.sources.manifest_read import (
+    Device,
+    Lease,
+    Link,
+    ManifestRecords,
+    Network,
+    User,
+    read_manifest,
+)
 from ucnstudy.store import ImportResult, Study
 
 KIND = "manifest"
@@ -44,6 +52,7 @@ class StudyState:
     leases: list[Lease] = field(default_factory=list)
     # ids of the users and devices of replaced imports: kept if the new version names them again
     reserved: dict[str, dict[str, int]] = field(default_factory=lambda: {"users": {}, "devices": {}})
+    networks: list[Network] = field(default_factory=list)
 
     @classmethod
     def of(cls, study: Study, replacing: tuple[int, ...] = ()) -> StudyState:
@@ -67,6 +76,12 @@ class StudyState:
                 continue
             login = login_of.get(int(r["devid"]), f"device id {r['devid']}")
             state.leases.append(Lease(login, r["address"], r["valid_from"], r["valid_to"], None))
+        for r in _rows(study, "networks"):
+            if r.get("import_id") in replacing:
+                continue
+            login = login_of.get(int(r["devid"]), f"device id {r['devid']}")
+            state.networks.append(Network(login, r["network_type"], r["access_type"], r["name"],
+                                          r["valid_from"], r["valid_to"], None))
         return state
 
 
@@ -88,7 +103,8 @@ def manifest_parser(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Tab
     """The ingest parser: read, validate, merge with the study, yield only what is new."""
     records = read_manifest(path)
     plan = plan_import(path, records, StudyState.of(ctx.study, ctx.replacing))
-    ctx.advance(len(records.users) + len(records.devices) + len(records.links) + len(records.leases))
+    ctx.advance(len(records.users) + len(records.devices) + len(records.links) + len(records.leases)
+                + len(records.networks))
     yield from plan.tables()
 
 
@@ -98,10 +114,12 @@ class ImportPlan:
     devices: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, int]] = field(default_factory=list)
     leases: list[dict[str, Any]] = field(default_factory=list)
+    networks: list[dict[str, Any]] = field(default_factory=list)
 
     def tables(self) -> Iterator[tuple[str, pa.Table]]:
         for name, rows in (("users", self.users), ("devices", self.devices),
-                           ("user_devices", self.links), ("device_addresses", self.leases)):
+                           ("user_devices", self.links), ("device_addresses", self.leases),
+                           ("networks", self.networks)):
             if rows:
                 yield name, pa.Table.from_pylist(rows)
 
@@ -118,6 +136,7 @@ def plan_import(path: str, records: ManifestRecords, state: StudyState) -> Impor
             links.append(Link(login_owner(device.login, user_ids), device.login, device.line))
     _merge_links(path, links, user_ids, device_ids, state, plan)
     _merge_leases(path, records.leases, device_ids, state, plan)
+    _merge_networks(path, records.networks, device_ids, state, plan)
     users_per_device = defaultdict(set)
     for uid, did in state.links | {(r["user_id"], r["device_id"]) for r in plan.links}:
         users_per_device[did].add(uid)
@@ -216,12 +235,36 @@ def _merge_leases(path: str, leases: list[Lease], device_ids: dict[str, int], st
                             "valid_from": lease.valid_from, "valid_to": lease.valid_to})
 
 
+def _merge_networks(path: str, networks: list[Network], device_ids: dict[str, int],
+                    state: StudyState, plan: ImportPlan) -> None:
+    """Declared networks: a repeat is ignored; two different ones of a device may not overlap."""
+    known = list(state.networks)
+    for net in networks:
+        if net.login not in device_ids:
+            raise InputError(path, f"network names unknown login {net.login!r}", line=net.line)
+        fields = (net.login, net.network_type, net.access_type, net.name, net.valid_from, net.valid_to)
+        same = [o for o in known if (o.login, o.network_type, o.access_type, o.name, o.valid_from,
+                                     o.valid_to) == fields]
+        if same:
+            continue
+        for other in known:
+            if other.login == net.login and _overlap(net, other):
+                where = f"line {other.line}" if other.line else "the study"
+                raise InputError(path, f"network of {net.login!r} overlaps its network declared in "
+                                       f"{where}: one declared network per device at a time",
+                                 line=net.line)
+        known.append(net)
+        plan.networks.append({"devid": device_ids[net.login], "valid_from": net.valid_from,
+                              "valid_to": net.valid_to, "network_type": net.network_type,
+                              "access_type": net.access_type, "name": net.name})
+
+
 def _same_lease_known(lease: Lease, known: list[Lease]) -> bool:
     return any((o.login, o.valid_from, o.valid_to) == (lease.login, lease.valid_from, lease.valid_to)
                for o in known)
 
 
-def _overlap(a: Lease, b: Lease) -> bool:
+def _overlap(a: Lease | Network, b: Lease | Network) -> bool:
     """Half-open [from, to) intervals; None means unbounded on that side."""
     lo, hi = datetime.min, datetime.max
     return (a.valid_from or lo) < (b.valid_to or hi) and (b.valid_from or lo) < (a.valid_to or hi)

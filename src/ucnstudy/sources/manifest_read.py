@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,16 @@ PLATFORMS: dict[str, tuple[str, str]] = {
 DEVTYPES = ("phone", "tablet", "laptop", "pc")
 OSES = ("ios", "android", "darwin", "windows")
 SECTIONS = {"users": "user", "devices": "device", "links": "link", "user_devices": "link",
-            "leases": "lease", "device_addresses": "lease"}
+            "leases": "lease", "device_addresses": "lease", "networks": "network"}
+NETWORK_TYPES = ("cellular", "home", "work", "public", "unknown")
+ACCESS_TYPES = ("cellular", "wifi", "fixed")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]*$")
 FIELDS = {
     "user": ("username", "familyname", "country", "timezone", "starttime"),
     "device": ("login", "name", "platform", "devtype", "os", "users", "addresses"),
     "link": ("username", "login"),
     "lease": ("login", "address", "valid_from", "valid_to"),
+    "network": ("login", "network_type", "access_type", "name", "valid_from", "valid_to"),
 }
 ALL_FIELDS = tuple(dict.fromkeys(f for fields in FIELDS.values() for f in fields))
 
@@ -81,12 +84,26 @@ class Lease:
     line: int | None
 
 
+@dataclass(frozen=True)
+class Network:
+    """A network declared for a device over [valid_from, valid_to) (None: unbounded)."""
+
+    login: str
+    network_type: str
+    access_type: str | None
+    name: str | None
+    valid_from: datetime | None
+    valid_to: datetime | None
+    line: int | None
+
+
 @dataclass
 class ManifestRecords:
     users: list[User]
     devices: list[Device]
     links: list[Link]
     leases: list[Lease]
+    networks: list[Network] = field(default_factory=list)
 
 
 class _Entry:
@@ -163,6 +180,8 @@ def read_manifest(path: str | Path) -> ManifestRecords:
             records.leases.extend(_device_leases(entry, device))
         elif entry.kind == "link":
             records.links.append(Link(entry.name("username"), entry.name("login"), entry.line))
+        elif entry.kind == "network":
+            records.networks.append(_network(entry))
         else:
             records.leases.append(_lease(entry, entry.name("login")))
     return records
@@ -232,6 +251,19 @@ def _lease(e: _Entry, login: str) -> Lease:
     return Lease(login, address, valid_from, valid_to, e.line)
 
 
+def _network(e: _Entry) -> Network:
+    values = {}
+    for key, allowed in (("network_type", NETWORK_TYPES), ("access_type", ACCESS_TYPES)):
+        values[key] = e.text(key, required=key == "network_type", lower=True)
+        if values[key] is not None and values[key] not in allowed:
+            raise e.fail(f"{key} {values[key]!r} is not one of {', '.join(allowed)}")
+    valid_from, valid_to = e.time("valid_from"), e.time("valid_to")
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        raise e.fail(f"network ends ({valid_to}) before it starts ({valid_from})")
+    return Network(e.name("login"), str(values["network_type"]), values["access_type"],
+                   e.text("name"), valid_from, valid_to, e.line)
+
+
 class _LineLoader(yaml.SafeLoader):
     """A safe YAML loader that records the line of every mapping under '__line__'."""
 
@@ -283,7 +315,7 @@ def _csv_entries(path: str) -> list[_Entry]:
             reader = csv.DictReader(f)
             if not reader.fieldnames or "kind" not in reader.fieldnames:
                 raise InputError(path, "a CSV manifest needs a header with a 'kind' column "
-                                       "(user, device, link or lease)", line=1)
+                                       "(user, device, link, lease or network)", line=1)
             unknown = [c for c in reader.fieldnames if c != "kind" and c not in ALL_FIELDS]
             if unknown:
                 raise InputError(path, f"unknown column(s) {', '.join(map(repr, unknown))}; "
@@ -292,7 +324,8 @@ def _csv_entries(path: str) -> list[_Entry]:
                 line = reader.line_num
                 kind = (row.get("kind") or "").strip().lower()
                 if kind not in SECTIONS.values():
-                    raise InputError(path, f"kind {kind!r} is not user, device, link or lease", line=line)
+                    raise InputError(path, f"kind {kind!r} is not user, device, link, lease or network",
+                                     line=line)
                 if any(v not in (None, "") for v in row.get(None) or ()):  # type: ignore[call-overload]
                     raise InputError(path, "more cells than header columns", line=line)
                 values = {k: v for k, v in row.items() if k is not None and k != "kind"}
