@@ -24,6 +24,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "user-agents": ("httpreqs.req_ua",),
     "dns-http": EVENT_HOSTS,
     "evaluate": EVENT_HOSTS,
+    "activity-context": ("locations.name",),
 }
 
 
