@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ucnstudy import Study
+from ucnstudy.privacy.addresses import Addresses
 from ucnstudy.privacy.keys import Pseudonyms, StudyKey
 from ucnstudy.schema import TABLES
 from ucnstudy.store.fetch import to_arrow
@@ -33,6 +34,11 @@ def pseudonym_map(study: Study, key: StudyKey = KEY) -> dict[str, str]:
     out |= {p("family", u["familyname"]): u["familyname"] for u in users if u["familyname"]}
     out |= {p("login", d["login"]): d["login"] for d in devices}
     out |= {p("device", d["name"]): d["name"] for d in devices if d["name"]}
+    pan = Addresses(key.derive("cryptopan"))
+    for address in _addresses(study):  # addresses and reverse-DNS names, as whole values
+        anon = ipaddress.ip_address(pan.address(address))
+        out[str(anon)] = address
+        out[anon.reverse_pointer] = ipaddress.ip_address(address).reverse_pointer
     return out
 
 
@@ -41,6 +47,8 @@ PSEUDONYM = re.compile(r"\b(?:user|family|login|device)-[0-9a-f]{12}\b")
 
 def _unmask_text(value: str, mapping: dict[str, str]) -> str:
     """A value with its pseudonyms mapped back; a sorted 'a+b' list is sorted again."""
+    if value in mapping:
+        return mapping[value]
     parts = value.split("+")
     if len(parts) > 1 and all(PSEUDONYM.fullmatch(p) for p in parts):
         return "+".join(sorted(mapping.get(p, p) for p in parts))
@@ -77,7 +85,10 @@ def study_secrets(study: Study) -> Secrets:
     the source study."""
     s = Secrets()
     s.names |= _values(study, "users", "username") | _values(study, "devices", "login")
-    s.names |= _values(study, "locations", "street") | _values(study, "locations", "city")
+    s.names |= _values(study, "locations", "street")
+    # a city that names a time zone in use (Europe/Paris) is kept by design, in users.timezone
+    zones = {part for zone in _values(study, "users", "timezone") for part in zone.split("/")}
+    s.names |= _values(study, "locations", "city") - zones
     for url in _values(study, "httpreqs", "req_url") | _values(study, "httpreqs", "req_referer"):
         s.queries |= {pair for pair in urlsplit(url).query.split("&") if len(pair) >= 4}
     for address in _addresses(study):

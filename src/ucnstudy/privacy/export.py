@@ -51,9 +51,11 @@ def export_anonymized(study: Study, target: str | os.PathLike[str], key: StudyKe
     rules = {name: rules_for(policy(levels), name) for name in TABLES}
     tx = Transformer(key, levels)
     existing = study.engine.existing_tables()
+    small = {n: to_arrow(study.table(n)) if n in existing else TABLES[n].arrow_schema().empty_table()
+             for n in ("users", "devices", "user_devices")}
+    tx.learn_people(small["users"], small["devices"])
     if levels.shift != "off":
-        tx.learn_owners(*(to_arrow(study.table(n)) if n in existing else
-                          TABLES[n].arrow_schema().empty_table() for n in ("users", "user_devices")))
+        tx.learn_owners(small["users"], small["user_devices"])
     sink: Sink = DuckDBSink(path) if path.suffix == ".duckdb" else ParquetSink(path)
     result = AnonymizedExport(path, {})
     try:

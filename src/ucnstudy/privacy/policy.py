@@ -43,6 +43,9 @@ KEEP = Rule("kept", "as is")
 REMOVE = Rule("removed", "every value NULL", lambda tx, b, c: nulls(b[c]))
 
 
+SCRUBBED = "; usernames, logins and family names in it pseudonymised"
+
+
 def _map(action: str, detail: str, mapper: str) -> Rule:
     return Rule(action, detail, lambda tx, b, c: getattr(tx, mapper)(b[c]))
 
@@ -80,28 +83,33 @@ def _urls(levels: Levels) -> dict[str, Rule]:
                               "req_referer"), REMOVE)
     url = _map("coarsened", f"level urls={lv}: " + {
         "domain": "scheme://registrable-domain/", "host": "scheme://host:port/",
-        "path": "scheme://host:port/path, no query string, fragment or user info"}[lv], "url")
+        "path": "scheme://host:port/path, no query string, fragment or user info"}[lv] + SCRUBBED,
+        "url")
     host = KEEP if lv != "domain" else _map("coarsened", "registrable domain", "url_host")
     return {
         "req_url": url, "req_referer": url,
-        "req_url_host": _map(host.action, host.detail + "; IP literals Crypto-PAn", "url_host"),
-        "req_url_domain": _map("kept", "as is; IP literals Crypto-PAn", "url_domain"),
-        "req_url_path": REMOVE if lv != "path" else _map("coarsened", "no query string", "url_path"),
+        "req_url_host": _map(host.action, host.detail + "; IP literals Crypto-PAn" + SCRUBBED,
+                             "url_host"),
+        "req_url_domain": _map("kept", "as is; IP literals Crypto-PAn" + SCRUBBED, "url_domain"),
+        "req_url_path": REMOVE if lv != "path" else _map("coarsened", "no query string" + SCRUBBED,
+                                                         "url_path"),
     }
 
 
 def _dns(levels: Levels) -> Rule:
     if levels.dns == "full":
-        return _map("kept", "as is; IP literals and reverse-DNS names Crypto-PAn", "dns_name")
-    return _map("coarsened", "level dns=domain: registrable domain; reverse-DNS names Crypto-PAn",
-                "dns_name")
+        return _map("kept", "as is; IP literals and reverse-DNS names Crypto-PAn" + SCRUBBED,
+                    "dns_name")
+    return _map("coarsened", "level dns=domain: registrable domain; reverse-DNS names Crypto-PAn"
+                + SCRUBBED, "dns_name")
 
 
 def _tables(levels: Levels) -> dict[str, dict[str, Rule]]:
     t = lambda: _time(levels, "devid")  # noqa: E731
     app = _map("coarsened", "category (browser, mail, office, media, chat, social, game, system, "
                "other)", "app")
-    dns, domain = _dns(levels), _map("kept", "as is; reverse-DNS names Crypto-PAn", "domain_name")
+    dns = _dns(levels)
+    domain = _map("kept", "as is; reverse-DNS names Crypto-PAn" + SCRUBBED, "domain_name")
     return {
         "users": {"id": KEEP, "username": _pseudonym("username", "user"),
                   "familyname": _pseudonym("family name (households stay together)", "family"),

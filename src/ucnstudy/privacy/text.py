@@ -19,14 +19,15 @@ Anonymise = Callable[[str], str | None]  # an IP address -> its Crypto-PAn form
 
 def cut_host(host: str, level: str, anon: Anonymise) -> str | None:
     """A host name at a level: `full`/`host`/`path` keep it, `domain` keeps its registrable
-    domain, `none` nothing; an IP literal is anonymised."""
+    domain (else its public suffix, else its last label), `none` nothing; an IP literal is
+    anonymised."""
     if level == "none":
         return None
     if is_ip_address(host.strip("[]")):
         return anon(host)
-    if level == "domain":
-        domain, _suffix = split_host(host)
-        return domain or host
+    if level == "domain":  # a name under no public suffix (wpad.home) keeps its last label
+        domain, suffix = split_host(host)
+        return domain or suffix or host.rstrip(".").rsplit(".", 1)[-1]
     return host
 
 

@@ -6,6 +6,8 @@ of its mappers each column goes through.
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 
 from ucnstudy.privacy import text
@@ -26,6 +28,8 @@ class Transformer:
         self.pseudonyms = p = Pseudonyms(key)
         self.addresses = Addresses(key.derive("cryptopan"))
         self.shifts = Shifts(pseudonyms=p)
+        self._people: dict[str, str] = {}  # lower-case username/login/family name -> pseudonym
+        self._people_re: re.Pattern[str] | None = None
         self.user = Mapper(lambda v: p("user", v))
         self.family = Mapper(lambda v: p("family", v))
         self.device = Mapper(lambda v: p("device", v))
@@ -34,15 +38,16 @@ class Transformer:
         self.digest = Mapper(lambda v: p.digest("sha256", v))
         self.flowid = Mapper(lambda v: p.digest("flowid", v)[:FLOWID_DIGITS])
         self.address = Mapper(self._address)
-        self.dns_name = Mapper(self._dns_name)
-        self.domain_name = Mapper(lambda v: self.addresses.reverse_name(v)
-                                  or text.cut_host(v, "full", self._address))
-        self.answer = Mapper(lambda v: self.addresses.address(v) or self._dns_name(v))
-        self.url = Mapper(lambda v: text.cut_url(v, levels.urls, self._address))
-        self.url_host = Mapper(lambda v: text.cut_host(v, levels.urls, self._address))
-        self.url_domain = Mapper(lambda v: text.cut_host(v, "none" if levels.urls == "none"
-                                                         else "full", self._address))
-        self.url_path = Mapper(lambda v: text.cut_path(v, levels.urls))
+        scrub = self.scrub
+        self.dns_name = Mapper(lambda v: scrub(self._dns_name(v)))
+        self.domain_name = Mapper(lambda v: scrub(self.addresses.reverse_name(v)
+                                                  or text.cut_host(v, "full", self._address)))
+        self.answer = Mapper(lambda v: self.addresses.address(v) or scrub(self._dns_name(v)))
+        self.url = Mapper(lambda v: scrub(text.cut_url(v, levels.urls, self._address)))
+        self.url_host = Mapper(lambda v: scrub(text.cut_host(v, levels.urls, self._address)))
+        self.url_domain = Mapper(lambda v: scrub(text.cut_host(v, "none" if levels.urls == "none"
+                                                               else "full", self._address)))
+        self.url_path = Mapper(lambda v: scrub(text.cut_path(v, levels.urls)))
         self.user_agent = Mapper(text.user_agent_family)
         self.app = Mapper(text.app_category)
         self.place_name = Mapper(lambda v: place_label(v) or p("place", v))
@@ -57,6 +62,24 @@ class Transformer:
             return reverse
         return text.cut_host(name, "domain" if self.levels.dns == "domain" else "full",
                              self._address)
+
+    def learn_people(self, users: pa.Table, devices: pa.Table) -> None:
+        """Usernames, family names and logins, so that `scrub` finds them inside kept text."""
+        pairs = [("family", v) for v in users["familyname"].to_pylist()]  # a username wins
+        pairs += [("user", v) for v in users["username"].to_pylist()]
+        pairs += [("login", v) for v in devices["login"].to_pylist()]
+        self._people = {v.lower(): self.pseudonyms(kind, v) for kind, v in pairs
+                        if v and len(v) >= 3}
+        if self._people:
+            names = "|".join(re.escape(n) for n in sorted(self._people, key=len, reverse=True))
+            self._people_re = re.compile(rf"(?<![\w])(?:{names})(?![\w])", re.IGNORECASE)
+
+    def scrub(self, value: str | None) -> str | None:
+        """A kept text with any username, login or family name in it (a DNS name such as
+        martin-laptop.home, a URL path) replaced by its pseudonym, as a whole word."""
+        if value is None or self._people_re is None:
+            return value
+        return self._people_re.sub(lambda m: self._people[m.group().lower()], value)
 
     def learn_owners(self, users: pa.Table, user_devices: pa.Table) -> None:
         """Per-user offsets and zones, and each device's owner (its lowest user id)."""
