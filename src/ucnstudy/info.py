@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from ucnstudy.privacy.manifest import privacy_manifest
 from ucnstudy.schema import TABLES, TIME_COLUMNS
 from ucnstudy.store import Study
 
@@ -24,6 +26,7 @@ class StudyInfo:
     devices: int
     shared_devices: int
     countries: str
+    privacy: dict[str, Any] | None = None  # the manifest of an anonymised export
 
 
 def study_info(study: Study) -> StudyInfo:
@@ -53,6 +56,7 @@ def study_info(study: Study) -> StudyInfo:
         devices=int(devices.count().execute()) if devices is not None else 0,
         shared_devices=int(devices.filter(devices.shared).count().execute()) if devices is not None else 0,
         countries=countries,
+        privacy=privacy_manifest(study),
     )
 
 

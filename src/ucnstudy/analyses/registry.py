@@ -17,6 +17,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
+from ucnstudy.privacy.manifest import require_fields
 from ucnstudy.store import Study
 
 AnalysisFn = Callable[[Study, Any], pd.DataFrame]
@@ -32,11 +33,13 @@ class Analysis:
     expr: ExprFn | None = None  # the portable Ibis expression behind the DataFrame
 
     def run(self, study: Study, params: Any = None) -> pd.DataFrame:
+        require_fields(study, self.name)  # an anonymised study may lack a field it needs
         return self.func(study, params if params is not None else self.params())
 
     def expression(self, study: Study, params: Any = None) -> ir.Table:
         if self.expr is None:
             raise NotImplementedError(f"analysis {self.name} has no single Ibis expression")
+        require_fields(study, self.name)
         return self.expr(study, params if params is not None else self.params())
 
 

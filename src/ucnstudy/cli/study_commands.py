@@ -32,3 +32,24 @@ def info() -> None:
     if pending:
         console.print(f"pending: {', '.join(pending)} (an import stopped before it; run `ucn enrich` "
                       "or the import again)", soft_wrap=True)
+    if summary.privacy:
+        _print_privacy(summary.privacy)
+
+
+def _print_privacy(manifest: dict) -> None:
+    """What an anonymised export kept, transformed or removed, per table and column."""
+    levels = ", ".join(f"{k}={v}" for k, v in manifest.get("levels", {}).items())
+    console.print(f"anonymised export: levels {levels}; key fingerprint "
+                  f"{manifest.get('key_fingerprint')}")
+    t = RichTable(title="columns not kept as they are")
+    for col in ("table", "column", "action", "detail"):
+        t.add_column(col)
+    kept = 0
+    for table, columns in manifest.get("tables", {}).items():
+        for column, rule in columns.items():
+            if rule["action"] == "kept" and rule["detail"] == "as is":
+                kept += 1
+                continue
+            t.add_row(table, column, rule["action"], rule["detail"])
+    console.print(t)
+    console.print(f"{kept} other columns kept as they are")

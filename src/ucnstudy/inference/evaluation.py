@@ -24,6 +24,7 @@ from ucnstudy.inference.filters import apply_filters, load_host_lists
 from ucnstudy.inference.groundtruth import GroundTruth, GroundTruthParams, load_ground_truth
 from ucnstudy.inference.learned import LearnedDetector
 from ucnstudy.inference.metrics import absence_counts, absence_summary, evaluate, local_day_span
+from ucnstudy.privacy.manifest import require_fields
 from ucnstudy.store import Study
 
 
@@ -100,6 +101,7 @@ class Runner:
 def evaluate_study(study: Study, params: EvaluationParams | None = None,
                    on_step: Callable[[str], None] | None = None) -> Evaluation:
     params = params or EvaluationParams()
+    require_fields(study, "evaluate")  # an anonymised study may lack the hosts it needs
     step = on_step or (lambda _msg: None)
     truth = load_ground_truth(study, params.ground_truth)
     if not truth:
