@@ -126,7 +126,8 @@ def test_analyses_give_the_original_answers(source: Study, exports: dict[str, Pa
     """The DuckDB form here; the Parquet form on Spark in tests/test_engines_equality.py."""
     with open_study(exports["duckdb"], read_only=True) as anon:
         refused = _analyses_on(anon, source)
-    assert refused == {"user-agents", "activity-context"}  # they need req_ua, locations.name
+    # they need req_ua, locations.name, req_ua (activity-qoe's user_agents column)
+    assert refused == {"user-agents", "activity-context", "activity-qoe"}
 
 
 def test_evaluate_gives_the_original_answers(source: Study, exports: dict[str, Path]) -> None:

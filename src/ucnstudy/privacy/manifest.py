@@ -25,6 +25,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "dns-http": EVENT_HOSTS,
     "evaluate": EVENT_HOSTS,
     "activity-context": ("locations.name",),
+    "activity-qoe": ("httpreqs.req_ua",),  # its user_agents column counts distinct user agents
 }
 
 

@@ -24,7 +24,7 @@ from ucnstudy.privacy.arrays import nulls
 from ucnstudy.privacy.levels import Levels
 from ucnstudy.privacy.places import snap
 from ucnstudy.privacy.transformer import Transformer
-from ucnstudy.schema import TABLES
+from ucnstudy.schema import IMPORT_ID, TABLES, TRACED
 
 Apply = Callable[[Transformer, pa.RecordBatch, str], pa.Array]
 
@@ -147,10 +147,28 @@ def _tables(levels: Levels) -> dict[str, dict[str, Rule]]:
                     "path": Rule("removed", "file paths name people and places", REMOVE.apply),
                     "sha256": _map("pseudonymised", "keyed HMAC-SHA256 of the digest", "digest"),
                     "rows": KEEP,
-                    "imported_at": KEEP if levels.shift == "off" else
-                    Rule("removed", "would date the shifted study", REMOVE.apply),
-                    "parser_version": KEEP},
+                    "imported_at": _dated(levels),
+                    "parser_version": KEEP,
+                    "options": Rule("removed", "options name devices and files", REMOVE.apply),
+                    "table_rows": KEEP},
+        "networks": {"devid": KEEP, "valid_from": t(), "valid_to": t(), "network_type": KEEP,
+                     "access_type": KEEP,
+                     "name": _pseudonym("network name (SSID, operator)", "network_name")},
+        "schema_versions": {"version": KEEP, "applied_at": _dated(levels), "ucnstudy_version": KEEP},
+        "study_tasks": {"task": KEEP, "source_kind": KEEP, "since": _dated(levels)},
     }
+
+
+def _traced(tables: dict[str, dict[str, Rule]]) -> dict[str, dict[str, Rule]]:
+    """The import id every loaded table carries: a small counter, kept."""
+    return {name: {**rules, IMPORT_ID.name: KEEP} if name in TRACED else rules
+            for name, rules in tables.items()}
+
+
+def _dated(levels: Levels) -> Rule:
+    """When the study itself was written: kept, unless it would date a shifted study."""
+    return KEEP if levels.shift == "off" else Rule("removed", "would date the shifted study",
+                                                   REMOVE.apply)
 
 
 def _locations(levels: Levels) -> dict[str, Rule]:
@@ -166,7 +184,7 @@ def _locations(levels: Levels) -> dict[str, Rule]:
 
 
 def policy(levels: Levels) -> dict[str, dict[str, Rule]]:
-    return _tables(levels)
+    return _traced(_tables(levels))
 
 
 def rules_for(rules: dict[str, dict[str, Rule]], table: str) -> dict[str, Rule]:

@@ -51,6 +51,7 @@ class Transformer:
         self.user_agent = Mapper(text.user_agent_family)
         self.app = Mapper(text.app_category)
         self.place_name = Mapper(lambda v: place_label(v) or p("place", v))
+        self.network_name = Mapper(lambda v: p("network", v))
 
     def _address(self, value: str) -> str:
         """Crypto-PAn of an address; a value that is no address still never passes through."""
