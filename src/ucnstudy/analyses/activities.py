@@ -10,15 +10,17 @@ Cost: one sort per user, window functions and group-bys, in one query.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.common import elapsed_us, frame, iso_utc, micros, us_to_s
 from ucnstudy.analyses.events import EventParams, user_devices, user_events
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["username", "start", "end", "duration_s", "events", "devices"]
 STATS_COLUMNS = ["username", "activities", "total_duration_s", "duration_p25_s",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import duckdb
@@ -16,7 +16,7 @@ from ibis.backends.duckdb import Backend
 
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import Table
-from ucnstudy.store.engine import index_statements, quote
+from ucnstudy.store.engine import READ_QUERY, index_statements, quote
 
 MEMORY_LIMIT_ENV = "UCN_DUCKDB_MEMORY_LIMIT"
 DIRECT_ROWS = 100_000  # rows a transaction inserts directly before it stages the rest
@@ -106,7 +106,7 @@ class DuckDBEngine:
                 raise StudyError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size (e.g. 1GB): "
                                  f"{str(exc).strip()}") from None
             raise
-        self.raw.execute("SET enable_progress_bar = false")  # library code never prints
+        no_progress_bar(self.raw)
 
     @property
     def ibis(self) -> Backend:
@@ -136,7 +136,7 @@ class DuckDBEngine:
         cursor = self.raw.cursor()
         writer = DuckDBWriter(cursor)
         try:
-            cursor.execute("SET enable_progress_bar = false")
+            no_progress_bar(cursor)
             cursor.execute("BEGIN TRANSACTION")
             try:
                 yield writer
@@ -149,5 +149,33 @@ class DuckDBEngine:
             writer.discard()
             cursor.close()
 
+    def read_sql(self, query: str, params: Any = None) -> Any:
+        """One read-only query, checked by DuckDB's own parser; a pandas DataFrame."""
+        try:
+            statements = duckdb.extract_statements(query)
+        except duckdb.Error as exc:
+            raise StudyError(f"{READ_QUERY}; this one does not parse: {_first_line(exc)}") from None
+        kinds = [s.type.name for s in statements]
+        if kinds != ["SELECT"]:
+            raise StudyError(f"{READ_QUERY}, not {', '.join(kinds) or 'nothing'}")
+        cursor = self.raw.cursor()
+        try:
+            return cursor.execute(query, params).df()
+        except duckdb.Error as exc:
+            raise StudyError(f"the query failed: {_first_line(exc)}") from None
+        finally:
+            cursor.close()
+
     def close(self) -> None:
         self._con.disconnect()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def no_progress_bar(con: Any) -> None:
+    """Library code never prints. In Jupyter without ipywidgets DuckDB has the bar off already
+    and refuses to set it (InvalidInputException): nothing to do then."""
+    with suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")

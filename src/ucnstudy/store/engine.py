@@ -40,6 +40,24 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+READ_QUERY = "study.sql runs one read-only query (SELECT, WITH ... SELECT, VALUES)"
+
+
+def check_read_query(query: str, dialect: str) -> None:
+    """Raise StudyError unless `query` parses (sqlglot) as exactly one query statement."""
+    import sqlglot
+    from sqlglot import exp
+
+    from ucnstudy.errors import StudyError
+
+    try:
+        statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise StudyError(f"{READ_QUERY}; this one does not parse: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise StudyError(f"{READ_QUERY}, not {', '.join(type(s).__name__ for s in statements) or 'nothing'}")
+
+
 def quote(identifier: str) -> str:
     """Quote an identifier that comes from the canonical schema (never from user values)."""
     return '"' + identifier.replace('"', '""') + '"'

@@ -8,7 +8,6 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import import_with_progress
-from ucnstudy.sources.manifest import KIND, manifest_parser, refresh_shared
 
 
 def register(import_app: typer.Typer) -> None:
@@ -19,6 +18,8 @@ def import_manifest(
     files: list[Path] = typer.Argument(..., help="manifest files, YAML (.yaml/.yml) or CSV (.csv)"),
 ) -> None:
     """Add the users, devices, links and leases of a manifest (additive; a conflict rejects it)."""
+    from ucnstudy.sources.manifest import KIND, manifest_parser, refresh_shared
+
     with open_cli_study() as study:
         import_with_progress(study, KIND, files, manifest_parser, unit="entries",
                              after_load=refresh_shared)

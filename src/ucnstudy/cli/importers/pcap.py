@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import import_with_progress
-from ucnstudy.enrich import enrich_study
-from ucnstudy.sources.pcap import KIND, pcap_parser
-from ucnstudy.store import Study
+
+if TYPE_CHECKING:
+    from ucnstudy.store import Study
 
 
 def register(import_app: typer.Typer) -> None:
@@ -32,6 +33,8 @@ def import_pcap(
                                 help="a corrupt packet or malformed DNS message rejects the file"),
 ) -> None:
     """Load a device's captures (see HELP)."""
+    from ucnstudy.sources.pcap import KIND, pcap_parser
+
     with open_cli_study() as study:
         import_with_progress(study, KIND, files, pcap_parser(device.lower(), window_s=window),
                              unit="packets", strict=strict, options={"window_s": window},
@@ -40,4 +43,6 @@ def import_pcap(
 
 def _enrich(study: Study) -> None:
     """Domains, service names and user-initiated flags of the new rows (and the rest)."""
+    from ucnstudy.enrich import enrich_study
+
     enrich_study(study)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ucnstudy.cli.common import console, err_console, progress
-from ucnstudy.sources.base import Parser, ingest
-from ucnstudy.store import ImportResult, Study
+
+if TYPE_CHECKING:
+    from ucnstudy.sources.base import Parser
+    from ucnstudy.store import ImportResult, Study
 
 MAX_WARNINGS_SHOWN = 20
 
@@ -23,6 +26,8 @@ def import_with_progress(
     options: dict[str, object] | None = None,
     after_load: Callable[[Study], None] | None = None,
 ) -> list[ImportResult]:
+    from ucnstudy.sources.base import ingest
+
     with progress() as bar:
         task = bar.add_task(f"import {kind}", total=None, rate="")
         done = 0
