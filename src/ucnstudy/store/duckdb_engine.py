@@ -6,17 +6,19 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import ibis
-import pyarrow as pa
-import pyarrow.parquet as pq
-from ibis.backends.duckdb import Backend
 
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import Table
 from ucnstudy.store.engine import READ_QUERY, index_statements, quote
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from ibis.backends.duckdb import Backend
 
 MEMORY_LIMIT_ENV = "UCN_DUCKDB_MEMORY_LIMIT"
 DIRECT_ROWS = 100_000  # rows a transaction inserts directly before it stages the rest
@@ -58,6 +60,8 @@ class DuckDBWriter:
             if self._stage is None:
                 self._stage = tempfile.TemporaryDirectory(prefix="ucn-stage-")
             path = os.path.join(self._stage.name, f"{table.name}.parquet")
+            import pyarrow.parquet as pq
+
             writer = pq.ParquetWriter(path, data.schema, compression="lz4")
             staged = self._staged[table.name] = (table, writer, path)
         _, writer, _ = staged
@@ -99,8 +103,9 @@ class DuckDBEngine:
         # shared machine may cap it, e.g. UCN_DUCKDB_MEMORY_LIMIT=1GB
         limit = os.environ.get(MEMORY_LIMIT_ENV)
         config = {"memory_limit": limit} if limit else {}
-        try:
-            self._con: Backend = ibis.duckdb.connect(path, read_only=read_only, **config)
+        try:  # the Ibis backend wraps this connection on first use (Ibis takes 0.3 s to import)
+            target = path if path.startswith(":memory:") else os.path.abspath(path)
+            self._raw = duckdb.connect(target, read_only=read_only, config=config)
         except duckdb.Error as exc:
             if limit and "memory" in str(exc).lower():
                 raise StudyError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size (e.g. 1GB): "
@@ -108,20 +113,22 @@ class DuckDBEngine:
             raise
         no_progress_bar(self.raw)
 
-    @property
+    @cached_property
     def ibis(self) -> Backend:
-        return self._con
+        import ibis
+
+        return ibis.duckdb.from_connection(self._raw)
 
     @property
     def raw(self) -> Any:
-        return self._con.con
+        return self._raw
 
     def existing_tables(self) -> set[str]:
-        return set(self._con.list_tables())
+        return {name for (name,) in self._raw.execute("SHOW TABLES").fetchall()}
 
     def create_tables(self, tables: list[Table]) -> None:
         for t in tables:
-            self._con.create_table(t.name, schema=t.ibis_schema())
+            self.ibis.create_table(t.name, schema=t.ibis_schema())
             for stmt in index_statements(t):
                 self.raw.execute(stmt)
 
@@ -151,6 +158,13 @@ class DuckDBEngine:
 
     def read_sql(self, query: str, params: Any = None) -> Any:
         """One read-only query, checked by DuckDB's own parser; a pandas DataFrame."""
+        return self._read(query, params, lambda cursor: cursor.df())
+
+    def read_rows(self, query: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The same as column names and row tuples (no pandas, no pyarrow)."""
+        return self._read(query, params, lambda c: ([d[0] for d in c.description], c.fetchall()))
+
+    def _read(self, query: str, params: Any, fetch: Any) -> Any:
         try:
             statements = duckdb.extract_statements(query)
         except duckdb.Error as exc:
@@ -160,14 +174,14 @@ class DuckDBEngine:
             raise StudyError(f"{READ_QUERY}, not {', '.join(kinds) or 'nothing'}")
         cursor = self.raw.cursor()
         try:
-            return cursor.execute(query, params).df()
+            return fetch(cursor.execute(query, params))
         except duckdb.Error as exc:
             raise StudyError(f"the query failed: {_first_line(exc)}") from None
         finally:
             cursor.close()
 
     def close(self) -> None:
-        self._con.disconnect()
+        self._raw.close()  # the Ibis backend, if made, wraps this same connection
 
 
 def _first_line(exc: BaseException) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
-from ibis.backends import BaseBackend
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from ibis.backends import BaseBackend
 
-from ucnstudy.schema import Table
+    from ucnstudy.schema import Table
 
 
 class Writer(Protocol):

@@ -116,6 +116,11 @@ class PostgresEngine:
         """One query in a READ ONLY transaction (PostgreSQL refuses any write); a DataFrame."""
         import pandas as pd
 
+        columns, rows = self.read_rows(query, params)
+        return pd.DataFrame.from_records(rows, columns=columns)
+
+    def read_rows(self, query: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The same as column names and row tuples."""
         try:
             with self._conn.transaction():
                 self._conn.execute("SET TRANSACTION READ ONLY")
@@ -125,7 +130,7 @@ class PostgresEngine:
                 rows, columns = cursor.fetchall(), [d.name for d in cursor.description]
         except psycopg.Error as exc:
             raise StudyError(f"the query failed: {_first_line(exc)}") from None
-        return pd.DataFrame.from_records(rows, columns=columns)
+        return columns, rows
 
     def close(self) -> None:
         self._con.disconnect()

@@ -173,6 +173,15 @@ class SparkEngine:
         except Exception as exc:  # AnalysisException, ParseException...
             raise StudyError(f"the query failed: {_first_line(exc)}") from None
 
+    def read_rows(self, query: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The same as column names and row tuples."""
+        check_read_query(query, "spark")
+        try:
+            frame = self._session.sql(query, args=params)
+            return list(frame.columns), [tuple(r) for r in frame.collect()]
+        except Exception as exc:
+            raise StudyError(f"the query failed: {_first_line(exc)}") from None
+
     def close(self) -> None:
         """Drop this study's views; the process's Spark session stays up for reuse."""
         for name in self._tables:

@@ -8,21 +8,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import ibis
-import ibis.expr.types as ir
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Union
 
 from ucnstudy import __version__
 from ucnstudy.errors import StudyError
+from ucnstudy.lazy import pa
 from ucnstudy.schema import TABLES, Table
-from ucnstudy.store.conform import conform
 from ucnstudy.store.digest import file_digest
-from ucnstudy.store.engine import Engine, Writer
 from ucnstudy.store.urls import StudyUrl, parse_url
 
-Rows = pa.Table | pa.RecordBatch
+if TYPE_CHECKING:  # opening a study loads only its engine's driver (`ucn info` answers at once)
+    import ibis
+    import ibis.expr.types as ir
+
+    from ucnstudy.store.engine import Engine, Writer
+
+Rows = Union["pa.Table", "pa.RecordBatch"]  # names: pyarrow loads when rows are loaded
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Load:
 
     def append(self, table_name: str, data: Rows) -> int:
         table = TABLES[table_name]
+        from ucnstudy.store.conform import conform
+
         rows = conform(table, data, source=self._source)
         self._writer.append(table, rows)
         self.result.rows[table_name] = self.result.rows.get(table_name, 0) + rows.num_rows
@@ -185,6 +188,8 @@ class Study:
 
     @staticmethod
     def _record(writer: Writer, kind: str, path: str | os.PathLike[str], digest: str, rows: int) -> None:
+        from ucnstudy.store.conform import conform
+
         next_id = writer.fetchone("SELECT coalesce(max(id), 0) + 1 FROM imports")
         record = pa.table({
             "id": [int(next_id[0]) if next_id else 1],
