@@ -86,6 +86,8 @@ def test_unknown_analysis_engine_and_choice_errors(study):
         study.analyze("heatmap", by="day")
     with pytest.raises(ParameterError, match=r"(?s)evaluate has no parameter 'nonsense'.*learned_threshold"):
         study.evaluate(learned_threshold=0.5, nonsense=1)
+    with pytest.raises(ParameterError, match="parameter 'tolerance' must be at least 0, not -1"):
+        study.evaluate(tolerance=-1)
 
 
 def test_listing_and_help_show_every_analysis_and_parameter():

@@ -33,6 +33,7 @@ class Param:
     default: Any
     help: str
     option: str  # the CLI option name
+    minimum: float | None = None  # metadata["min"]: the smallest value accepted
 
     @property
     def choices(self) -> tuple[Any, ...]:
@@ -63,7 +64,8 @@ def fields_of(cls: type, prefix: tuple[str, ...] = ()) -> list[Param]:
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         option = f.metadata.get("option", "--" + f.name.replace("_", "-"))
-        out.append(Param(f.name, (*prefix, f.name), annotation, default, f.metadata.get("help", ""), option))
+        out.append(Param(f.name, (*prefix, f.name), annotation, default, f.metadata.get("help", ""), option,
+                         f.metadata.get("min")))
     return out
 
 
@@ -111,6 +113,8 @@ def coerce(param: Param, value: Any) -> Any:
     else:
         kind = _optional(ann) or ann
         ok = _convert(kind, value)
+        if ok is not _BAD and param.minimum is not None and ok < param.minimum:
+            raise ParameterError(f"parameter {param.name!r} must be at least {param.minimum}, not {value!r}")
         if ok is not _BAD:
             return ok
     raise ParameterError(f"parameter {param.name!r} takes {type_name(ann)}, not {value!r}")

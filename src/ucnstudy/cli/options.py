@@ -34,7 +34,8 @@ def cli_parameters(cls: type, defaults: dict[str, Any] | None = None,
             continue
         default = (defaults or {}).get(p.name, p.default)
         annotation, default = _cli_type(p, default)
-        option = typer.Option(default, _flag(p), help=p.help)
+        bounds = {"min": p.minimum} if p.minimum is not None else {}
+        option = typer.Option(default, _flag(p), help=p.help, **bounds)
         out.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=option,
                                      annotation=annotation))
     return out
