@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer.main
+from hypothesis import given
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 import ucnstudy
@@ -75,6 +77,23 @@ def test_wrong_keywords_raise_one_error_listing_every_parameter(study, kwargs, s
     for p in fields_of(ActivitiesParams):
         assert f"  {p.name}: " in text and repr(p.default) in text
     assert isinstance(err.value, TypeError)  # a wrong call, as Python reports them
+
+
+RIGHT = {bool: st.booleans(), int: st.integers(), str: st.text(),
+         float: st.floats(allow_nan=False) | st.integers(-10**6, 10**6)}
+WRONG = {bool: st.integers() | st.text(), int: st.floats() | st.text() | st.booleans(),
+         str: st.integers() | st.floats(allow_nan=False), float: st.text() | st.booleans()}
+SIMPLE = [(a, p) for a in sorted(ANALYSES) for p in ANALYSES[a].parameters() if p.annotation in RIGHT]
+
+
+@given(st.sampled_from(SIMPLE).flatmap(lambda ap: st.tuples(st.just(ap), RIGHT[ap[1].annotation],
+                                                            WRONG[ap[1].annotation])))
+def test_keywords_of_the_right_type_are_taken_and_others_refused(case):
+    (name, param), good, bad = case
+    params = ANALYSES[name].make_params(**{param.name: good})
+    assert getattr(params, param.name) == good and type(getattr(params, param.name)) is param.annotation
+    with pytest.raises(ParameterError, match=f"parameter '{param.name}' takes {param.annotation.__name__}"):
+        ANALYSES[name].make_params(**{param.name: bad})
 
 
 def test_unknown_analysis_engine_and_choice_errors(study):

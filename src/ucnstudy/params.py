@@ -85,15 +85,15 @@ def build(cls: type, values: dict[str, Any], what: str) -> Any:
         checked = {name: coerce(params[name], value) for name, value in values.items()}
     except ParameterError as exc:
         raise ParameterError(f"{what}: {exc}; its parameters are:\n" + signature_text(cls)) from None
-    return _assemble(cls, (), checked)
+    return _assemble(cls, checked)
 
 
-def _assemble(cls: type, prefix: tuple[str, ...], values: dict[str, Any]) -> Any:
+def _assemble(cls: type, values: dict[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if dataclasses.is_dataclass(hints[f.name]):
-            kwargs[f.name] = _assemble(hints[f.name], (*prefix, f.name), values)
+            kwargs[f.name] = _assemble(hints[f.name], values)
         elif f.name in values:
             kwargs[f.name] = values[f.name]
     try:
