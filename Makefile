@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DB ?= ucnstudy.duckdb
 
-.PHONY: demo test venv system-deps lint bench clean
+.PHONY: demo test venv system-deps lint bench notebook clean
 
 venv: $(STAMP)
 
@@ -38,5 +38,13 @@ lint: venv
 bench: venv
 	$(BIN)/python -m benchmarks
 
+# docs/notebooks/exploration.ipynb executed on $(DB) and rendered to notebook/exploration.html
+# (the stored notebook stays without outputs).
+notebook: venv
+	@test -e $(DB) || $(BIN)/ucn --db $(DB) demo
+	UCN_DB=$(abspath $(DB)) MPLBACKEND=Agg $(BIN)/jupyter nbconvert --to html --execute \
+	  --ExecutePreprocessor.timeout=600 --output-dir notebook docs/notebooks/exploration.ipynb
+	@echo "notebook: notebook/exploration.html"
+
 clean:
-	rm -rf $(VENV) report $(DB) .pytest_cache .ruff_cache
+	rm -rf $(VENV) report notebook $(DB) .pytest_cache .ruff_cache

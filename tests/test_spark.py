@@ -140,3 +140,10 @@ def test_lifecycle_commands_refuse_a_spark_study(spark_study: Study, parquet_dir
     for args in (["imports", "remove", "1"], ["reattribute"], ["users", "remove", "alice"], ["upgrade"]):
         assert main(["--db", f"spark:{parquet_dir}", *args]) == 2
         assert "never writes them" in capsys.readouterr().err
+def test_sql_binds_named_values_and_refuses_writes(spark_study: Study, duck_study: Study) -> None:
+    query = "SELECT count(*) AS n FROM dnsreqs WHERE devid = {}"
+    expected = duck_study.sql(query.format("?"), [1])["n"].tolist()
+    assert spark_study.sql(query.format(":dev"), {"dev": 1})["n"].tolist() == expected
+    assert spark_study.engine.read_rows("SELECT :who AS who", {"who": "bob"}) == (["who"], [("bob",)])
+    with pytest.raises(StudyError, match="one read-only query"):
+        spark_study.sql("INSERT INTO users SELECT * FROM users")

@@ -1,13 +1,22 @@
-"""A study at a glance: row counts and time spans per table, users and devices."""
+"""A study at a glance: row counts and time spans per table, users and devices.
+
+Two queries on the engine's own connection (`read_rows`): one row of scalar subqueries (count,
+min and max time of every table, users, devices, shared devices) and the users per country, so
+that `ucn info` loads neither Ibis nor pandas. An engine that presents canonical tables over
+another layout (the original UCN database) is read through Ibis instead.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ucnstudy.privacy.manifest import privacy_manifest
 from ucnstudy.schema import TABLES, TIME_COLUMNS
-from ucnstudy.store import Study
+from ucnstudy.store.engine import quote
+
+if TYPE_CHECKING:
+    from ucnstudy.store import Study
 
 
 @dataclass
@@ -30,6 +39,41 @@ class StudyInfo:
 
 
 def study_info(study: Study) -> StudyInfo:
+    if hasattr(study.engine, "canonical_table") or not hasattr(study.engine, "read_rows"):
+        return _ibis_info(study)
+    existing = study.engine.existing_tables()
+    names = [n for n in TABLES if n in existing]
+    columns, (row,) = study.engine.read_rows("SELECT " + ", ".join(_scalars(names)))
+    values = dict(zip(columns, row, strict=True))
+    tables = [TableInfo(n, int(values[f"{n}.n"]), _iso(values.get(f"{n}.lo")), _iso(values.get(f"{n}.hi")))
+              for n in names]
+    countries = ""
+    if "users" in existing:
+        _, by_country = study.engine.read_rows(
+            'SELECT country, count(*) FROM "users" GROUP BY country ORDER BY country')
+        countries = ", ".join(f"{n} {country}" for country, n in by_country)
+    count = {n: int(values[f"{n}.n"]) if n in existing else 0 for n in ("users", "devices")}
+    return StudyInfo(study.url.redacted, tables, count["users"], count["devices"],
+                     int(values.get("devices.shared") or 0), countries)
+
+
+def _scalars(names: list[str]) -> list[str]:
+    """count (and min/max of the time column) of each table, as named scalar subqueries;
+    identifiers come from the schema only."""
+    out = []
+    for name in names:
+        table = quote(name)
+        out.append(f"(SELECT count(*) FROM {table}) AS {quote(name + '.n')}")
+        col = TIME_COLUMNS.get(name)
+        if col:
+            out.append(f"(SELECT min({quote(col)}) FROM {table}) AS {quote(name + '.lo')}")
+            out.append(f"(SELECT max({quote(col)}) FROM {table}) AS {quote(name + '.hi')}")
+        if name == "devices":
+            out.append(f'(SELECT count(*) FROM {table} WHERE "shared") AS {quote("devices.shared")}')
+    return out
+
+
+def _ibis_info(study: Study) -> StudyInfo:
     rows = []
     existing = study.engine.existing_tables()
     for name in TABLES:
@@ -60,7 +104,7 @@ def study_info(study: Study) -> StudyInfo:
     )
 
 
-def _iso(value: object) -> str | None:
+def _iso(value: Any) -> str | None:
     if value is None or value != value:  # None or NaT
         return None
     return str(value)[:19]

@@ -7,12 +7,14 @@ Every timestamp is a naive UTC instant with microsecond precision (timestamp[us]
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.datatypes as dt
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from ucnstudy.errors import StudyError
+from ucnstudy.lazy import ibis  # the schema is read by `ucn --help`; Ibis loads on first use
+
+if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
+    import pyarrow as pa
 
 TS = "timestamp(6)"
 
@@ -26,7 +28,7 @@ class Column:
 
     @property
     def dtype(self) -> dt.DataType:
-        return dt.dtype(self.type).copy(nullable=self.nullable)
+        return ibis.dtype(self.type).copy(nullable=self.nullable)
 
 
 @dataclass(frozen=True)

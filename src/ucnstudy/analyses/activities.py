@@ -11,18 +11,17 @@ and group-bys over the runs of each device (a few percent of the events), in one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.common import elapsed_us, frame, iso_utc, micros, us_to_s
 from ucnstudy.analyses.events import EventParams, user_devices, user_events
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
-from ucnstudy.store.fetch import to_arrow
+from ucnstudy.lazy import ibis, pa, pc, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["username", "start", "end", "duration_s", "events", "devices"]
 STATS_COLUMNS = ["username", "activities", "total_duration_s", "duration_p25_s",
@@ -159,6 +158,8 @@ def activity_frame(study: Study, p: ActivityDefinition) -> pd.DataFrame:
     The per-device rows are folded in Arrow (sorted by login, then one ordered group-by whose
     login lists are joined by "+"): a pandas group-by with a Python join per activity cost more
     than the query itself."""
+    from ucnstudy.store.fetch import to_arrow
+
     per = to_arrow(activity_devices(study, p))
     keys = ["username", "activity"]
     per = per.sort_by([("username", "ascending"), ("activity", "ascending"), ("login", "ascending")])

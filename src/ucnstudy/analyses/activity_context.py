@@ -10,10 +10,7 @@ requested registrable domains (host when no domain is known) among the activity'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.activities import (
     ActivityDefinition,
@@ -25,7 +22,12 @@ from ucnstudy.analyses.activities import (
 from ucnstudy.analyses.common import frame, iso_utc
 from ucnstudy.analyses.events import user_devices
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["username", "start", "end", "duration_s", "events", "devices", "locations",
            "networks", "top_domains"]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from ucnstudy.store.fetch import to_arrow
+from ucnstudy.lazy import pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 US_PER_S = 1_000_000
-TS = dt.Timestamp(scale=6)  # nullable; window results of NOT NULL columns need the cast
+TS = "timestamp(6)"  # an Ibis dtype, nullable; window results of NOT NULL columns need the cast
 
 
 def micros(seconds: float) -> int:
@@ -35,5 +36,7 @@ def iso_utc(values: pd.Series) -> pd.Series:
 
 def frame(expr: ir.Table) -> pd.DataFrame:
     """Execute through Arrow (identical schemas on every engine; COPY on PostgreSQL), then to pandas."""
+    from ucnstudy.store.fetch import to_arrow
+
     table = to_arrow(expr)
     return table.to_pandas(types_mapper=None, timestamp_as_object=False)

@@ -16,16 +16,16 @@ original notebook's one-to-one merge walk instead (see `original_pairing`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
-import ibis
-import ibis.expr.types as ir
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Literal
 
 from ucnstudy.analyses.common import TS, elapsed_us, frame, us_to_s
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, np, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["devid", "dns_ts", "query", "http_ts", "delay_s"]
 SUMMARY_COLUMNS = ["login", "responses", "matched", "unmatched", "matched_pct", "unmatched_pct"]

@@ -10,11 +10,16 @@ inter-event, heatmap, activities, activity-context and the inference work.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import ibis
-import ibis.expr.types as ir
+from ucnstudy.lazy import ibis
 
-from ucnstudy.store import Study
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
+
+
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,7 @@ analyses/observed.py), so users observed for different lengths compare; shares a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Literal
 
 from ucnstudy.analyses.common import frame
 from ucnstudy.analyses.events import EventParams, user_devices, user_events
@@ -26,7 +21,12 @@ from ucnstudy.analyses.localtime import local_time
 from ucnstudy.analyses.observed import observed_day_counts
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.errors import StudyError
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pa, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["username", "days", "bin", "label", "value", "share_pct", "total_bytes"]
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -10,15 +10,17 @@ original's `aecdf` used i/n from 0 and never reached 1).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.common import elapsed_us, frame, us_to_s
 from ucnstudy.analyses.events import EventParams, user_events
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["username", "iat_s", "count", "ecdf"]
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import ibis
-import ibis.expr.types as ir
-import pyarrow as pa
-
 from ucnstudy.errors import StudyError
+from ucnstudy.lazy import ibis, pa
 from ucnstudy.schema import COUNTRY_TIMEZONES
-from ucnstudy.store import Study
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 SPAN_YEARS = (1970, 2100)  # events outside this UTC span have no local time
 Segment = tuple[datetime, datetime, int]

@@ -9,18 +9,19 @@ username breaking ties), drop users observed for fewer than `min_days`, keep the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING, Literal
 
 from ucnstudy.analyses.common import frame
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.analyses.user_summary import COLUMNS as SUMMARY_COLUMNS
 from ucnstudy.analyses.user_summary import UserSummaryParams, user_summary_expr
 from ucnstudy.errors import StudyError
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 Metric = Literal["active_min", "total_days", "mib_in", "mib_out", "packets_in", "packets_out",
                  "dns", "http"]

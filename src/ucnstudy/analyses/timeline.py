@@ -10,16 +10,18 @@ small. Users with fewer than `min_seconds` devicetraffic seconds are left out (o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.common import frame
 from ucnstudy.analyses.events import user_devices
 from ucnstudy.analyses.localtime import local_time
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["username", "login", "platform", "kind", "local_date", "hour", "minute", "events"]
 KINDS = ("traffic", "dns", "http", "user_http")

@@ -9,14 +9,16 @@ N rows (the original's `tdf.loc[:100]` sliced by label after sorting, so it did 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.common import frame
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["dstport", "service", "bytes_in", "bytes_out", "packets_in", "packets_out", "bytes",
            "packets", "bytes_pct", "packets_pct"]

@@ -12,16 +12,18 @@ active minutes, MiB, DNS and HTTP per observed day compare users fairly (0 when 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.common import elapsed_us, frame
 from ucnstudy.analyses.events import user_devices
 from ucnstudy.analyses.observed import observed_day_counts
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 COLUMNS = ["username", "country", "devices_personal", "devices_shared", "total_days",
            "active_min", "packets_in", "packets_out", "mib_in", "mib_out", "dns", "http",

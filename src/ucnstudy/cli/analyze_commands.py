@@ -7,25 +7,27 @@ in sync with the library.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import math
 import sys
-import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table as RichTable
 
 from ucnstudy.analyses import ANALYSES, Analysis
+from ucnstudy.analyses.registry import PARAMETERS_HEADING
 from ucnstudy.cli.common import console, err_console, open_cli_study
+from ucnstudy.cli.options import cli_parameters, command_with, option, option_name
 from ucnstudy.errors import UcnError
+from ucnstudy.lazy import pd
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
+__all__ = ["option_name", "register", "write_frame"]
 
 Format = Literal["text", "csv", "json", "parquet"]
-COMMON = ("format", "out", "limit")
 TEXT_ROWS = 200  # a text table longer than this shows its head and says so
 
 
@@ -38,53 +40,33 @@ def register(app: typer.Typer) -> None:
 
 
 def _help(entry: Analysis) -> str:
-    doc = inspect.getdoc(entry.func) or entry.summary
+    doc = entry.help().split(f"\n\n{PARAMETERS_HEADING}")[0]  # the options show the rest
     return f"{doc}\n\nSee docs/analyses.md#{entry.name} for the definition and columns."
 
 
-def option_name(field_name: str) -> str:
-    return "--" + field_name.replace("_", "-")
-
-
-def _command(entry: Analysis) -> typing.Callable[..., None]:
-    """A Typer command whose signature mirrors the analysis's parameter dataclass."""
-    hints = typing.get_type_hints(entry.params)
-    params, annotations = [], {}
-    for f in dataclasses.fields(entry.params):
-        default = typer.Option(f.default, option_name(f.name), help=f.metadata.get("help", ""))
-        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
-                                        default=default, annotation=hints[f.name]))
-        annotations[f.name] = hints[f.name]
-    common: list[tuple[str, Any, Any]] = [
-        ("format", Format, typer.Option("text", "--format", "-f", help="output format")),
-        ("out", Path | None, typer.Option(None, "--out", "-o",
-                                          help="write to FILE instead of standard output")),
-        ("limit", int, typer.Option(0, "--limit", help=f"keep the first N rows (0: all; text "
-                                                        f"shows {TEXT_ROWS} unless given)")),
+def _command(entry: Analysis) -> Callable[..., None]:
+    """A Typer command whose options are the analysis's parameter fields, then the output ones."""
+    common = [
+        option("format", Format, "text", "--format", "-f", help="output format"),
+        option("out", Path | None, None, "--out", "-o", help="write to FILE instead of standard output"),
+        option("limit", int, 0, help=f"keep the first N rows (0: all; text shows {TEXT_ROWS} unless given)"),
     ]
-    for name, annotation, default in common:
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                        annotation=annotation))
-        annotations[name] = annotation
 
-    def command(**kwargs: Any) -> None:
-        fmt, out, limit = (kwargs.pop(k) for k in COMMON)
-        if fmt == "parquet" and out is None:
+    def run(*, format: str, out: Path | None, limit: int, **values: Any) -> None:
+        if format == "parquet" and out is None:
             raise UcnError("--format parquet needs --out FILE")
+        params = entry.make_params(**values)
         with open_cli_study(read_only=True) as study:
-            df = entry.run(study, entry.params(**kwargs))
+            df = entry.run(study, params)
         if limit > 0:
             df = df.head(limit)
-        elif fmt == "text" and len(df) > TEXT_ROWS:
+        elif format == "text" and len(df) > TEXT_ROWS:
             err_console.print(f"showing the first {TEXT_ROWS} of {len(df):,} rows "
                               "(--limit N, or --format csv|json|parquet for all)")
             df = df.head(TEXT_ROWS)
-        write_frame(df, fmt, out, title=entry.name)
+        write_frame(df, format, out, title=entry.name)
 
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = annotations
-    command.__name__ = entry.name.replace("-", "_")
-    return command
+    return command_with([*cli_parameters(entry.params), *common], run, entry.name)
 
 
 def write_frame(df: pd.DataFrame, fmt: str, out: Path | None, title: str = "") -> None:
@@ -101,11 +83,15 @@ def write_frame(df: pd.DataFrame, fmt: str, out: Path | None, title: str = "") -
         else:
             sys.stdout.write(text + "\n")
     elif out is not None:
+        from rich.console import Console
+
         with out.open("w", encoding="utf-8") as fh:
             Console(file=fh, width=natural_width(df)).print(rich_table(df, title))
     elif console.is_terminal:
         console.print(rich_table(df, title))
     else:  # a pipe: no folding, one line per row
+        from rich.console import Console
+
         Console(file=sys.stdout, width=natural_width(df)).print(rich_table(df, title))
 
 
@@ -116,6 +102,8 @@ def natural_width(df: pd.DataFrame) -> int:
 
 
 def rich_table(df: pd.DataFrame, title: str = "") -> RichTable:
+    from rich.table import Table as RichTable
+
     table = RichTable(title=f"{title} ({len(df):,} rows)" if title else None)
     numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
                for c in df.columns}

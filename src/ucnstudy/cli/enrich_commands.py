@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from ucnstudy.cli.common import console, open_cli_study, progress
-from ucnstudy.enrich import EnrichOptions, enrich_study
 from ucnstudy.enrich.duplicate import DEFAULT_WINDOW_S
 
 _STAGES = ("hosts", "services", "http", "dns", "duplicate")
@@ -32,6 +31,8 @@ def enrich(
     ),
 ) -> None:
     """Rewrite every derived column in one transaction (safe to re-run; see docs/enrichment.md)."""
+    from ucnstudy.enrich import EnrichOptions, enrich_study
+
     options = EnrichOptions(
         adblock_files=tuple(str(p) for p in adblock),
         background_hosts=str(background_hosts) if background_hosts else None,

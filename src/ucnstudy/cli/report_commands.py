@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ucnstudy.cli.common import console, err_console, open_cli_study, progress
+from ucnstudy.cli.options import cli_parameters, command_with, from_cli, option
 from ucnstudy.errors import UcnError
+from ucnstudy.report.options import ReportOptions
 
 
 def register(app: typer.Typer) -> None:
-    app.command("report")(report)
+    own = [
+        option("out", Path, Path("report"), "--out",
+               help="Directory to write index.html, figures/ and tables/ into."),
+        *cli_parameters(ReportOptions, {"workers": min(os.cpu_count() or 1, 4)}, exclude=OVERRIDES),
+        option("settings", list[str], [], "--set",
+               help="Analysis parameter NAME.FIELD=VALUE (repeatable), e.g. activities.gap=300."),
+        option("all_events", bool, False, help="Every DNS response and HTTP request are events."),
+        option("include_shared", bool, False, help="Add shared devices to each user."),
+    ]
+    app.command("report")(command_with(own, report, "report", report.__doc__))
+
+
+OVERRIDES = ("overrides",)  # filled from --set, --all-events and --include-shared
 
 
 def parse_overrides(settings: list[str], all_events: bool, include_shared: bool) -> dict[str, dict[str, str]]:
@@ -30,30 +46,14 @@ def parse_overrides(settings: list[str], all_events: bool, include_shared: bool)
     return overrides
 
 
-def report(
-    out: Path = typer.Option(
-        Path("report"), "--out", help="Directory to write index.html, figures/ and tables/ into."),
-    dpi: int = typer.Option(100, help="Resolution of the PNG figures."),
-    svg: bool = typer.Option(False, "--svg", help="Also save each figure as SVG (draws every figure twice)."),
-    focus: str = typer.Option(
-        "selected", help="Users with per-user figures: 'selected' (select-users), 'all', or names a,b,c."),
-    preview_rows: int = typer.Option(
-        20, help="Rows of each table shown in the HTML (CSV files are complete)."),
-    workers: int = typer.Option(
-        min(os.cpu_count() or 1, 4), help="Processes drawing figures while analyses run (0: none)."),
-    only: str = typer.Option(
-        "", help="Comma-separated section keys to build (default: all), e.g. activities."),
-    settings: list[str] = typer.Option(
-        [], "--set", help="Analysis parameter NAME.FIELD=VALUE (repeatable), e.g. activities.gap=300."),
-    all_events: bool = typer.Option(
-        False, "--all-events", help="Every DNS response and HTTP request are events."),
-    include_shared: bool = typer.Option(False, "--include-shared", help="Add shared devices to each user."),
-) -> None:
+def report(*, out: Path, settings: list[str], all_events: bool, include_shared: bool,
+           **values: Any) -> None:
     """Every analysis, figure and parameter of the study as DIR/index.html (self-contained)."""
-    from ucnstudy.report import ReportOptions, build_report
+    from ucnstudy.report import build_report
 
-    options = ReportOptions(dpi=dpi, svg=svg, preview_rows=preview_rows, focus=focus, workers=workers,
-                            only=only, overrides=parse_overrides(settings, all_events, include_shared))
+    overrides = parse_overrides(settings, all_events, include_shared)
+    options = from_cli(ReportOptions, values, "ucn report")
+    options = dataclasses.replace(options, overrides=overrides)
     with open_cli_study(read_only=True) as study, progress() as bar:
         task = bar.add_task("report", total=None, rate="")
 

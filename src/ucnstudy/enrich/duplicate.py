@@ -15,7 +15,10 @@ response time counts.
 
 from __future__ import annotations
 
-from ucnstudy.enrich.session import SqlSession
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ucnstudy.enrich.session import SqlSession
 
 DEFAULT_WINDOW_S = 60.0
 

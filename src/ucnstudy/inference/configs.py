@@ -28,6 +28,7 @@ from ucnstudy.inference.beacon import BeaconFilter
 from ucnstudy.inference.detectors import ActivityDetector, Detector, WindowDetector
 from ucnstudy.inference.filters import BlocklistFilter, EventFilter, RepeatFilter, UserFlagFilter
 from ucnstudy.inference.learned import LearnedDetector
+from ucnstudy.inference.params import UcnParams
 from ucnstudy.inference.periodicity import PeriodicityFilter
 
 
@@ -72,18 +73,6 @@ def original_configs(window: int = 0, extra_hosts: set[str] | None = None) -> li
                {"window": window})
         for name, (chain, text) in chains.items()
     ]
-
-
-@dataclass(frozen=True)
-class UcnParams:
-    gap: int = 600  # activity gap threshold (s): the analyses' (and the original's) inactivity limit
-    min_events: int = 3
-    tail: int = 60  # reading time after the last event of an activity (s)
-    beacon_threshold: float = 0.8
-    learned_threshold: float = 0.5
-    learned_folds: int | None = None  # None: leave-one-device-out
-    learned_max_train: int = 300_000  # training rows sampled per fold
-    learned_max_iter: int = 200  # boosting iterations
 
 
 def ucnstudy_configs(p: UcnParams | None = None, extra_hosts: set[str] | None = None,

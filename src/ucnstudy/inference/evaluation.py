@@ -16,33 +16,17 @@ import numpy as np
 import pandas as pd
 
 from ucnstudy.errors import StudyError
-from ucnstudy.inference.configs import Config, UcnParams, original_configs, ucnstudy_configs
+from ucnstudy.inference.configs import Config, original_configs, ucnstudy_configs
 from ucnstudy.inference.data import load_devices, load_events
 from ucnstudy.inference.daybounds import day_accuracy
 from ucnstudy.inference.detectors import Detection
 from ucnstudy.inference.filters import apply_filters, load_host_lists
-from ucnstudy.inference.groundtruth import GroundTruth, GroundTruthParams, load_ground_truth
+from ucnstudy.inference.groundtruth import GroundTruth, load_ground_truth
 from ucnstudy.inference.learned import LearnedDetector
 from ucnstudy.inference.metrics import absence_counts, absence_summary, evaluate, local_day_span
+from ucnstudy.inference.params import EvaluationParams
 from ucnstudy.privacy.manifest import require_fields
 from ucnstudy.store import Study
-
-
-@dataclass(frozen=True)
-class EvaluationParams:
-    tolerance: int = 60
-    windows: tuple[int, ...] = (0, 5, 10)
-    ground_truth: GroundTruthParams = field(default_factory=GroundTruthParams)
-    ucn: UcnParams = field(default_factory=UcnParams)
-    blocklists: tuple[str, ...] = ()  # extra host / Adblock list files
-    learned: bool = True
-    truth_devices_only: bool = False  # load only the events of devices with ground truth (cheaper)
-    day_tolerances: tuple[int, ...] = (60, 900, 3600)
-    sweeps: bool = False
-    sweep_gaps: tuple[int, ...] = (30, 60, 120, 300, 600, 1200)
-    sweep_windows: tuple[int, ...] = (0, 1, 5, 10, 30, 60, 120)
-    sweep_beacon: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-    sweep_learned: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass
@@ -60,6 +44,15 @@ class Evaluation:
 
     def totals(self) -> pd.DataFrame:
         return self.comparison[self.comparison["device"] == "all"].reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the comparison over all devices, one row per configuration."""
+        from ucnstudy.display import frame_html
+
+        cols = ["config", "precision", "recall", "f1", "tp", "fp", "fn"]
+        title = (f"evaluation: {len(self.truth)} devices with ground truth, "
+                 f"tolerance {self.params.tolerance} s")
+        return frame_html(self.totals()[cols], title, max_rows=len(self.totals()))
 
     def best(self, family: str) -> pd.Series:
         t = self.totals()

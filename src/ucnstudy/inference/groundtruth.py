@@ -14,28 +14,12 @@ occur since the result is a set of intervals).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
 from ucnstudy.inference.intervals import Intervals, intersect, union, window_rule
+from ucnstudy.inference.params import GroundTruthParams
 from ucnstudy.store import Study
-
-
-@dataclass(frozen=True)
-class GroundTruthParams:
-    io_window: int = field(default=150, metadata={"help": "seconds each IO event stands for"})
-    io_mode: Literal["extend", "bridge"] = field(
-        default="extend", metadata={"help": "extend: [t, t+io_window); bridge: the original's gap fill"})
-    foreground: Literal["focused", "fullscreen", "none"] = field(
-        default="focused", metadata={"help": "which gt_foreground intervals count as active"})
-    include_idle: bool = field(default=False, metadata={"help": "keep intervals flagged idle"})
-    merge_tolerance: int = field(default=1, metadata={"help": "merge blocks whose gap is <= this (s)"})
-    intersect_traffic: bool = field(
-        default=False, metadata={"help": "keep only seconds with a devicetraffic row"})
-
 
 GroundTruth = dict[int, Intervals]
 

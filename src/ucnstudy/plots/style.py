@@ -38,6 +38,17 @@ PALETTE = "muted"
 MARKERS = ("o", "x", "+", "s", "^", "v", "D", "*")
 
 
+class InlineFigure(Figure):
+    """A pyplot-free Figure that Jupyter shows inline whatever the backend (`_repr_png_`)."""
+
+    def _repr_png_(self) -> bytes:
+        from io import BytesIO
+
+        buf = BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
+
+
 @dataclass
 class NamedFigure:
     """A figure with a file-safe name and a caption for the report."""
@@ -52,7 +63,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] =
                **kwargs: object) -> tuple[Figure, np.ndarray]:
     """A pyplot-free Figure with the study's seaborn style and a 2-D array of axes."""
     sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE)
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = InlineFigure(figsize=figsize, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
 

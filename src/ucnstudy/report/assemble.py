@@ -12,7 +12,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from ucnstudy import __version__
 from ucnstudy.errors import UcnError
 from ucnstudy.info import StudyInfo, study_info
 from ucnstudy.plots import FigureContext
+from ucnstudy.report.options import ReportOptions
 from ucnstudy.report.render import (
     FigureRenderer,
     RenderedFigure,
@@ -35,22 +36,6 @@ from ucnstudy.report.sections import ReportContext, Section, SectionContent, all
 from ucnstudy.store import Study
 
 Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps of this phase)
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    dpi: int = field(default=100, metadata={"help": "resolution of the PNG figures"})
-    preview_rows: int = field(default=20, metadata={"help": "rows of each table shown in the HTML"})
-    focus: str = field(default="selected", metadata={
-        "help": "users with per-user figures: 'selected' (select-users), 'all', or comma-separated names"})
-    svg: bool = field(default=False, metadata={
-        "help": "also save each figure as SVG (a second drawing of every figure)"})
-    workers: int = field(default=0, metadata={
-        "help": "processes drawing figures while the next analyses run (0: draw in this process; "
-                "more needs the usual `if __name__ == '__main__':` guard of a calling script)"})
-    only: str = field(default="", metadata={
-        "help": "comma-separated section keys to build (default: every section)"})
-    overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # analysis -> field -> value
 
 
 @dataclass

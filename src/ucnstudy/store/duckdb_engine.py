@@ -10,18 +10,20 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import contextmanager, suppress
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import ibis
-import pyarrow as pa
-import pyarrow.parquet as pq
-from ibis.backends.duckdb import Backend
 
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import Table
-from ucnstudy.store.engine import index_statements, quote
+from ucnstudy.store.engine import READ_QUERY, index_statements, quote
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from ibis.backends.duckdb import Backend
 
 MEMORY_LIMIT_ENV = "UCN_DUCKDB_MEMORY_LIMIT"
 LOCK_TIMEOUT_ENV = "UCN_LOCK_TIMEOUT"  # seconds to wait for a study another process holds
@@ -72,6 +74,8 @@ class DuckDBWriter:
             if self._stage is None:
                 self._stage = _stage_directory(self._stage_root)
             path = os.path.join(self._stage.name, f"{table.name}.parquet")
+            import pyarrow.parquet as pq
+
             writer = pq.ParquetWriter(path, data.schema, compression="lz4")
             staged = self._staged[table.name] = (table, writer, path)
         _, writer, _ = staged
@@ -123,25 +127,28 @@ class DuckDBEngine:
         limit = os.environ.get(MEMORY_LIMIT_ENV)
         config: dict[str, Any] = {"memory_limit": limit} if limit else {}
         self._stage_root = None if path == ":memory:" else os.path.abspath(path) + STAGE_SUFFIX
-        self._con: Backend = _connect(path, read_only, config | NO_EXTENSIONS)
-        self.raw.execute("SET enable_progress_bar = false")  # library code never prints
+        # the Ibis backend wraps this connection on first use (Ibis takes 0.3 s to import)
+        self._raw = _connect(path, read_only, config | NO_EXTENSIONS)
+        no_progress_bar(self.raw)
         if not read_only and self._stage_root is not None:
             remove_stale_stages(self._stage_root)
 
-    @property
+    @cached_property
     def ibis(self) -> Backend:
-        return self._con
+        import ibis
+
+        return ibis.duckdb.from_connection(self._raw)
 
     @property
     def raw(self) -> Any:
-        return self._con.con
+        return self._raw
 
     def existing_tables(self) -> set[str]:
-        return set(self._con.list_tables())
+        return {name for (name,) in self._raw.execute("SHOW TABLES").fetchall()}
 
     def create_tables(self, tables: list[Table]) -> None:
         for t in tables:
-            self._con.create_table(t.name, schema=t.ibis_schema())
+            self.ibis.create_table(t.name, schema=t.ibis_schema())
             for stmt in index_statements(t):
                 self.raw.execute(stmt)
 
@@ -156,7 +163,7 @@ class DuckDBEngine:
         cursor = self.raw.cursor()
         writer = DuckDBWriter(cursor, self._stage_root)
         try:
-            cursor.execute("SET enable_progress_bar = false")
+            no_progress_bar(cursor)
             cursor.execute("BEGIN TRANSACTION")
             try:
                 yield writer
@@ -169,18 +176,43 @@ class DuckDBEngine:
             writer.discard()
             cursor.close()
 
+    def read_sql(self, query: str, params: Any = None) -> Any:
+        """One read-only query, checked by DuckDB's own parser; a pandas DataFrame."""
+        return self._read(query, params, lambda cursor: cursor.df())
+
+    def read_rows(self, query: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The same as column names and row tuples (no pandas, no pyarrow)."""
+        return self._read(query, params, lambda c: ([d[0] for d in c.description], c.fetchall()))
+
+    def _read(self, query: str, params: Any, fetch: Any) -> Any:
+        try:
+            statements = duckdb.extract_statements(query)
+        except duckdb.Error as exc:
+            raise StudyError(f"{READ_QUERY}; this one does not parse: {_first_line(exc)}") from None
+        kinds = [s.type.name for s in statements]
+        if kinds != ["SELECT"]:
+            raise StudyError(f"{READ_QUERY}, not {', '.join(kinds) or 'nothing'}")
+        cursor = self.raw.cursor()
+        try:
+            return fetch(cursor.execute(query, params))
+        except duckdb.Error as exc:
+            raise StudyError(f"the query failed: {_first_line(exc)}") from None
+        finally:
+            cursor.close()
+
     def close(self) -> None:
-        self._con.disconnect()
+        self._raw.close()  # the Ibis backend, if made, wraps this same connection
 
 
-def _connect(path: str, read_only: bool, config: dict[str, Any]) -> Backend:
+def _connect(path: str, read_only: bool, config: dict[str, Any]) -> Any:
     """Open the study file; a lock another process holds is waited for (UCN_LOCK_TIMEOUT s),
     and every failure becomes a StudyError that says what the file is and what to do."""
     _check_target(path, read_only)
     deadline = time.monotonic() + _lock_timeout()
     while True:
         try:
-            return ibis.duckdb.connect(path, read_only=read_only, **config)
+            target = path if path.startswith(":memory:") else os.path.abspath(path)
+            return duckdb.connect(target, read_only=read_only, config=config)
         except duckdb.Error as exc:
             message = str(exc).strip()
             if "Conflicting lock" in message and time.monotonic() < deadline:
@@ -256,3 +288,14 @@ def remove_stale_stages(root: str) -> None:
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
     with contextlib.suppress(OSError):  # not empty: this process stages there now
         os.rmdir(root)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def no_progress_bar(con: Any) -> None:
+    """Library code never prints. In Jupyter without ipywidgets DuckDB has the bar off already
+    and refuses to set it (InvalidInputException): nothing to do then."""
+    with suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")

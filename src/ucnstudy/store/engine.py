@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
-from ibis.backends import BaseBackend
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from ibis.backends import BaseBackend
 
-from ucnstudy.schema import Table
+    from ucnstudy.schema import Table
 
 
 class Writer(Protocol):
@@ -44,6 +45,24 @@ class Engine(Protocol):
     def transaction(self) -> AbstractContextManager[Writer]: ...
 
     def close(self) -> None: ...
+
+
+READ_QUERY = "study.sql runs one read-only query (SELECT, WITH ... SELECT, VALUES)"
+
+
+def check_read_query(query: str, dialect: str) -> None:
+    """Raise StudyError unless `query` parses (sqlglot) as exactly one query statement."""
+    import sqlglot
+    from sqlglot import exp
+
+    from ucnstudy.errors import StudyError
+
+    try:
+        statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise StudyError(f"{READ_QUERY}; this one does not parse: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise StudyError(f"{READ_QUERY}, not {', '.join(type(s).__name__ for s in statements) or 'nothing'}")
 
 
 def quote(identifier: str) -> str:

@@ -95,6 +95,13 @@ class OriginalEngine:
     def raw(self) -> Any:
         return self._pg.raw
 
+    def read_sql(self, query: str, params: Any = None) -> Any:
+        """SQL over the original database's own tables (see docs/engines.md)."""
+        return self._pg.read_sql(query, params)
+
+    def read_rows(self, query: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        return self._pg.read_rows(query, params)
+
     def existing_tables(self) -> set[str]:
         """Every canonical table is presented (empty where the original had none)."""
         return set(TABLES)

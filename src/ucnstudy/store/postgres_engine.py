@@ -16,7 +16,7 @@ from psycopg import sql
 
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import Table
-from ucnstudy.store.engine import index_statements, quote
+from ucnstudy.store.engine import READ_QUERY, index_statements, quote
 
 
 def _pg_array_literal(values: list[Any] | None) -> str | None:
@@ -125,6 +125,26 @@ class PostgresEngine:
         with self._conn.transaction():
             yield PostgresWriter(self._conn)
         self._conn.execute("ANALYZE")
+
+    def read_sql(self, query: str, params: Any = None) -> Any:
+        """One query in a READ ONLY transaction (PostgreSQL refuses any write); a DataFrame."""
+        import pandas as pd
+
+        columns, rows = self.read_rows(query, params)
+        return pd.DataFrame.from_records(rows, columns=columns)
+
+    def read_rows(self, query: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The same as column names and row tuples."""
+        try:
+            with self._conn.transaction():
+                self._conn.execute("SET TRANSACTION READ ONLY")
+                cursor = self._conn.execute(query, params)  # type: ignore[arg-type]
+                if cursor.description is None:
+                    raise StudyError(f"{READ_QUERY}: this statement returns no rows")
+                rows, columns = cursor.fetchall(), [d.name for d in cursor.description]
+        except psycopg.Error as exc:
+            raise StudyError(f"the query failed: {_first_line(exc)}") from None
+        return columns, rows
 
     def close(self) -> None:
         self._con.disconnect()

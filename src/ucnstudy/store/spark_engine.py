@@ -23,6 +23,7 @@ from ibis.backends.pyspark import Backend
 
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import TABLES, Table
+from ucnstudy.store.engine import check_read_query
 
 READ_ONLY_REASON = (
     "Spark reads Parquet study directories and never writes them: import or generate the "
@@ -163,6 +164,23 @@ class SparkEngine:
 
     def transaction(self) -> NoReturn:
         raise StudyError(READ_ONLY_REASON)
+
+    def read_sql(self, query: str, params: Any = None) -> Any:
+        """One query (checked with sqlglot's Spark dialect), `:name` parameters; a DataFrame."""
+        check_read_query(query, "spark")
+        try:
+            return self._session.sql(query, args=params).toPandas()
+        except Exception as exc:  # AnalysisException, ParseException...
+            raise StudyError(f"the query failed: {_first_line(exc)}") from None
+
+    def read_rows(self, query: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The same as column names and row tuples."""
+        check_read_query(query, "spark")
+        try:
+            frame = self._session.sql(query, args=params)
+            return list(frame.columns), [tuple(r) for r in frame.collect()]
+        except Exception as exc:
+            raise StudyError(f"the query failed: {_first_line(exc)}") from None
 
     def close(self) -> None:
         """Drop this study's views; the process's Spark session stays up for reuse."""

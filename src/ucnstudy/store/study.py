@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import ibis
-import ibis.expr.types as ir
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Union
 
 from ucnstudy.errors import StudyError
+from ucnstudy.lazy import pa
 from ucnstudy.schema import IMPORT_ID, TABLES, Table
-from ucnstudy.store import imports
-from ucnstudy.store.conform import conform, replace_nul
 from ucnstudy.store.digest import content_digest
-from ucnstudy.store.engine import Engine, Writer
 from ucnstudy.store.guard import check_is_study
 from ucnstudy.store.urls import StudyUrl, parse_url
 
-Rows = pa.Table | pa.RecordBatch
+if TYPE_CHECKING:  # opening a study loads only its engine's driver (`ucn info` answers at once)
+    import ibis
+    import ibis.expr.types as ir
+
+    from ucnstudy.store.engine import Engine, Writer
+
+Rows = Union["pa.Table", "pa.RecordBatch"]  # names: pyarrow loads when rows are loaded
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Load:
 
     def append(self, table_name: str, data: Rows) -> int:
         table = TABLES[table_name]
+        from ucnstudy.store.conform import conform, replace_nul
+
         rows, nuls = replace_nul(conform(table, data, source=self._source))
         rows = stamp(rows, self.result.import_id)
         for column, n in nuls.items():
@@ -184,6 +187,8 @@ class Study:
         With `replace`, this importer's earlier imports of the same path or content are
         removed in the same transaction (their rows go, the new ones come, or nothing changes).
         """
+        from ucnstudy.store import imports
+
         self._writable()
         self.create_schema()
         if replace and callable(sha256):
@@ -229,6 +234,8 @@ class Study:
 
     @staticmethod
     def _record_pending(writer: Writer, kind: str, tasks: set[str]) -> None:
+        from ucnstudy.store.conform import conform
+
         if tasks:
             now = datetime.now(UTC).replace(tzinfo=None)
             rows = pa.table({"task": sorted(tasks), "source_kind": [kind] * len(tasks),
@@ -237,9 +244,10 @@ class Study:
 
     def pending_tasks(self) -> set[str]:
         """Tasks committed imports left unfinished (a kill between an import and its enrichment)."""
-        if not self.has_table("study_tasks"):
+        if "study_tasks" not in self.engine.existing_tables():
             return set()
-        return set(self.table("study_tasks").task.execute())
+        _, rows = self.engine.read_rows("SELECT DISTINCT task FROM study_tasks")
+        return {str(task) for (task,) in rows}
 
     def import_rows(self, kind: str, path: str | os.PathLike[str],
                     items: Iterable[tuple[str, Rows]], sha256: str | None = None) -> ImportResult:
@@ -254,6 +262,59 @@ class Study:
     def counts(self) -> dict[str, int]:
         existing = self.engine.existing_tables()
         return {n: int(self.table(n).count().execute()) for n in TABLES if n in existing}
+
+    # -- the notebook API (docs/api.md): thin calls into ucnstudy.api, the top layer ---------------
+
+    def analyze(self, name: str, *, engine: str = "pandas", **params: Any) -> Any:
+        """Run the analysis `name` and return its table as a pandas DataFrame (`engine="arrow"`:
+        a pyarrow Table, ready for `polars.from_arrow`).
+
+        `params` are the analysis's parameters, the same names as `ucn analyze NAME --help`
+        shows with '_' for '-' (`gap=300`, `users=["alice", "bob"]`); `ucnstudy.analyses()`
+        lists the analyses and `print(ucnstudy.analyses()["activities"])` one's parameters with
+        their defaults and meaning. An unknown name or a wrong type raises ParameterError,
+        which lists the valid parameters.
+        """
+        from ucnstudy import api
+
+        return api.analyze(self, name, engine, **params)  # type: ignore[arg-type]
+
+    def figure(self, name: str, *, user: str | None = None, which: str | None = None,
+               **params: Any) -> Any:
+        """A matplotlib Figure of the analysis `name`, drawn by the report's builder: the first one
+        for `user` (or the first overall), or the one whose name starts with `which`; `params`
+        as for `analyze`. Jupyter shows it inline."""
+        from ucnstudy import api
+
+        return api.figure(self, name, user, which, **params)
+
+    def figures(self, name: str, *, users: list[str] | None = None, **params: Any) -> list[Any]:
+        """Every figure of the analysis `name` (NamedFigure: .name, .title, .figure, .caption)."""
+        from ucnstudy import api
+
+        return api.figures(self, name, users, **params)
+
+    def evaluate(self, **params: Any) -> Any:
+        """Detected activity against the ground truth (an Evaluation), with `ucn evaluate`'s
+        options as keywords (`gap=300`, `sweeps=True`, `windows=(0, 5)`)."""
+        from ucnstudy import api
+
+        return api.evaluate(self, **params)
+
+    def sql(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+        """Run one read-only SQL query on the study's engine; a pandas DataFrame.
+
+        Values go in `params`, bound by the engine, never formatted into the text: `?` or
+        `$name` placeholders on DuckDB, `%s` or `%(name)s` on PostgreSQL, `:name` on Spark.
+        Anything but a single query (SELECT, WITH ..., VALUES) raises StudyError.
+        """
+        return self.engine.read_sql(query, params)  # type: ignore[attr-defined]
+
+    def _repr_html_(self) -> str:
+        from ucnstudy.display import study_html
+        from ucnstudy.info import study_info
+
+        return study_html(study_info(self), self.engine.name)
 
     def close(self) -> None:
         self.engine.close()

@@ -8,9 +8,6 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import REPLACE, import_with_progress
-from ucnstudy.enrich import PENDING, enrich_study
-from ucnstudy.sources.base import IngestContext
-from ucnstudy.sources.hostview import KIND, hostview_parser
 
 
 def register(import_app: typer.Typer) -> None:
@@ -28,6 +25,10 @@ def import_hostview(
     Derived columns of the new HTTP requests (domain, user-initiated flags) are computed after
     the import (ucn enrich).
     """
+    from ucnstudy.enrich import PENDING, enrich_study
+    from ucnstudy.sources.base import IngestContext
+    from ucnstudy.sources.hostview import KIND, hostview_parser
+
     with open_cli_study() as study:
         study.create_schema()
         IngestContext(study).device_id(device.lower())  # an unknown device fails before any file

@@ -9,8 +9,6 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import REPLACE, import_with_progress
-from ucnstudy.sources.base import IngestContext
-from ucnstudy.sources.location import KIND, LocationOptions, location_parser
 
 
 class Format(StrEnum):
@@ -38,6 +36,9 @@ def import_location(
     replace: bool = REPLACE,
 ) -> None:
     """Load places (and optionally movements) of a location history as `locations` intervals."""
+    from ucnstudy.sources.base import IngestContext
+    from ucnstudy.sources.location import KIND, LocationOptions, location_parser
+
     opts = LocationOptions(movements=movements, stay_radius_m=stay_radius, stay_min_s=stay_minutes * 60)
     with open_cli_study() as study:
         study.create_schema()

@@ -8,7 +8,6 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import REPLACE, import_with_progress
-from ucnstudy.sources.manifest import KIND, manifest_parser, refresh_shared
 
 
 def register(import_app: typer.Typer) -> None:
@@ -20,6 +19,8 @@ def import_manifest(
     replace: bool = REPLACE,
 ) -> None:
     """Add the users, devices, links and leases of a manifest (additive; a conflict rejects it)."""
+    from ucnstudy.sources.manifest import KIND, manifest_parser, refresh_shared
+
     with open_cli_study() as study:
         import_with_progress(study, KIND, files, manifest_parser, unit="entries",
                              after_load=refresh_shared, replace=replace)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import REPLACE, import_with_progress
-from ucnstudy.enrich import PENDING, enrich_study
-from ucnstudy.sources.pcap import KIND, pcap_parser
-from ucnstudy.store import Study
+
+if TYPE_CHECKING:
+    from ucnstudy.store import Study
 
 
 def register(import_app: typer.Typer) -> None:
@@ -33,6 +34,9 @@ def import_pcap(
     replace: bool = REPLACE,
 ) -> None:
     """Load a device's captures (see HELP)."""
+    from ucnstudy.enrich import PENDING
+    from ucnstudy.sources.pcap import KIND, pcap_parser
+
     with open_cli_study() as study:
         import_with_progress(study, KIND, files, pcap_parser(device.lower(), window_s=window),
                              unit="packets", strict=strict,
@@ -42,4 +46,6 @@ def import_pcap(
 
 def _enrich(study: Study) -> None:
     """Domains, service names and user-initiated flags of the new rows (and the rest)."""
+    from ucnstudy.enrich import enrich_study
+
     enrich_study(study)

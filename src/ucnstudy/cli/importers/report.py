@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import typer
 
 from ucnstudy.cli.common import console, err_console, progress
-from ucnstudy.sources.base import Parser, ingest
-from ucnstudy.store import ImportResult, Study
+
+if TYPE_CHECKING:
+    from ucnstudy.sources.base import Parser
+    from ucnstudy.store import ImportResult, Study
 
 MAX_WARNINGS_SHOWN = 20
 REPLACE = typer.Option(False, "--replace", help="load files imported before again (other options, a "
@@ -29,6 +32,8 @@ def import_with_progress(
     pending: str | None = None,
     replace: bool = False,
 ) -> list[ImportResult]:
+    from ucnstudy.sources.base import ingest
+
     with progress() as bar:
         task = bar.add_task(f"import {kind}", total=None, rate="")
         done = 0

@@ -8,9 +8,6 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import REPLACE, import_with_progress
-from ucnstudy.enrich import PENDING, enrich_study
-from ucnstudy.sources.leases import Leases
-from ucnstudy.sources.squid import parse_squid
 
 
 def register(import_app: typer.Typer) -> None:
@@ -27,6 +24,10 @@ def import_squid(
     replace: bool = REPLACE,
 ) -> None:
     """Load HTTP requests, each attributed to the device that held the client address at that time."""
+    from ucnstudy.enrich import PENDING, enrich_study
+    from ucnstudy.sources.leases import Leases
+    from ucnstudy.sources.squid import parse_squid
+
     with open_cli_study() as study:
         study.create_schema()
         options = {"leases": Leases.of_study(study), "ts_at_end": ts_at_end}

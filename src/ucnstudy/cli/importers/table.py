@@ -9,7 +9,6 @@ import typer
 from ucnstudy.cli.common import open_cli_study
 from ucnstudy.cli.importers.report import REPLACE, import_with_progress
 from ucnstudy.schema import table
-from ucnstudy.sources.table_file import table_parser
 
 
 def register(import_app: typer.Typer) -> None:
@@ -22,6 +21,8 @@ def import_table(
     replace: bool = REPLACE,
 ) -> None:
     """Load rows of a canonical table; any bad column, type or value rejects the whole file."""
+    from ucnstudy.sources.table_file import table_parser
+
     table(name)  # an unknown name fails before the study is opened
     with open_cli_study() as study:
         import_with_progress(study, "table", files, table_parser(name), unit="rows",

@@ -8,7 +8,6 @@ import typer
 
 from ucnstudy.cli.common import open_cli_study, progress
 from ucnstudy.cli.importers.report import REPLACE, print_result
-from ucnstudy.sources.zeek import import_zeek
 
 
 def register(import_app: typer.Typer) -> None:
@@ -21,6 +20,8 @@ def import_zeek_command(
     replace: bool = REPLACE,
 ) -> None:
     """Load flows, DNS and HTTP records, attributed to devices through the address leases."""
+    from ucnstudy.sources.zeek import import_zeek
+
     with open_cli_study() as study, progress() as bar:
         task = bar.add_task("import zeek", total=None, rate="")
         done = 0

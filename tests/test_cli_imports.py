@@ -1,0 +1,46 @@
+"""What importing the command line loads: facts, not timings (`benchmarks/bench_cli.py` times it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+HEAVY = ("matplotlib", "pyspark", "sklearn", "ibis", "pandas", "pyarrow", "duckdb", "scipy", "ua_parser")
+
+
+def loaded_after(statement: str) -> list[str]:
+    """The HEAVY modules in sys.modules after `statement`, in a fresh interpreter."""
+    report = f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    code = f"import json, sys\n{statement}\n{report}"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC), "PATH": ""})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_cli_loads_no_heavy_library():
+    assert loaded_after("import ucnstudy.cli") == []
+
+
+def test_help_of_every_command_loads_no_heavy_library():
+    from ucnstudy.cli import app
+
+    groups = {g.name: g.typer_instance for g in app.registered_groups}
+    commands = [[c.name or c.callback.__name__] for c in app.registered_commands]
+    commands += [[name, c.name or c.callback.__name__] for name, sub in groups.items()
+                 for c in sub.registered_commands]
+    assert ["analyze", "activities"] in commands and ["evaluate"] in commands
+    every = [[*argv, "--help"] for argv in [[], *commands]]  # one process: modules accumulate
+    run = f"from ucnstudy.cli import main\nfor argv in {every!r}:\n    assert main(argv) == 0, argv"
+    assert loaded_after(run) == []
+
+
+def test_the_analysis_registry_and_parameters_load_no_heavy_library():
+    listing = "import ucnstudy\nucnstudy.analyses()\nucnstudy.analyses()['activities']"
+    assert loaded_after(listing) == []
+    params = ("from ucnstudy.inference.params import EvaluationParams\n"
+              "from ucnstudy.report import ReportOptions")
+    assert loaded_after(params) == []
+    assert loaded_after("import ucnstudy\nucnstudy.open(':memory:')") != []  # opening a study does
