@@ -213,3 +213,22 @@ def test_ucn_command_exits_with_its_code_and_output(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
     help_ = subprocess.run([*cmd, "import", "pcap", "--help"], capture_output=True, text=True)
     assert help_.returncode == 0 and "--device" in help_.stdout
+
+
+def test_pieces_of_one_flow_merge() -> None:
+    """Measures split off by out-of-order times add up: counts sum, RTT n/sum/min/max combine,
+    the first handshake keeps its direction."""
+    from ucnstudy.sources.pcap import tcpscan as T
+    from ucnstudy.sources.pcap.tcpperf import merge
+
+    first, second = T.new_row()[:T.ACCUMULATED], T.new_row()[:T.ACCUMULATED]
+    second[[T.HS1, T.HS2, T.SYN_DIR]] = 30_000, 5_000, 1
+    for row, samples in ((first, [4_000, 9_000]), (second, [2_000])):
+        for value in samples:
+            T.sample(row, T.RTT, value)
+    first[T.COUNT:T.ACCUMULATED] = np.arange(16)
+    second[T.COUNT:T.ACCUMULATED] = 1
+    m = merge([first, second])
+    assert list(m[T.RTT:T.RTT + 4]) == [3, 15_000, 2_000, 9_000]
+    assert list(m[[T.HS1, T.HS2, T.SYN_DIR]]) == [30_000, 5_000, 1]
+    assert list(m[T.COUNT:T.ACCUMULATED]) == list(range(1, 17))

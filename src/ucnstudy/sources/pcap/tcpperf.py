@@ -88,8 +88,8 @@ def merge(parts: list[Measures]) -> Measures:
     """One flow's measures from the pieces a capture split (normally a single piece)."""
     m = parts[0].copy()
     for p in parts[1:]:
-        for field in (ts_.HS1, ts_.HS2, ts_.FIRST_RTT, ts_.SYN_DIR):
-            if m[field] < 0:
+        if m[ts_.HS1] < 0 and m[ts_.HS2] < 0:  # the first handshake seen, with its direction
+            for field in (ts_.HS1, ts_.HS2, ts_.SYN_DIR):
                 m[field] = p[field]
         for side in (0, 4):
             a = RTT + side
