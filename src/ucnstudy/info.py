@@ -43,21 +43,22 @@ def study_info(study: Study) -> StudyInfo:
         return _ibis_info(study)
     existing = study.engine.existing_tables()
     names = [n for n in TABLES if n in existing]
-    columns, (row,) = study.engine.read_rows("SELECT " + ", ".join(_scalars(names)))
+    q = getattr(study.engine, "quote_identifier", quote)  # Spark SQL quotes with backticks
+    columns, (row,) = study.engine.read_rows("SELECT " + ", ".join(_scalars(names, q)))
     values = dict(zip(columns, row, strict=True))
     tables = [TableInfo(n, int(values[f"{n}.n"]), _iso(values.get(f"{n}.lo")), _iso(values.get(f"{n}.hi")))
               for n in names]
     countries = ""
     if "users" in existing:
         _, by_country = study.engine.read_rows(
-            'SELECT country, count(*) FROM "users" GROUP BY country ORDER BY country')
+            f"SELECT {q('country')}, count(*) FROM {q('users')} GROUP BY 1 ORDER BY 1")
         countries = ", ".join(f"{n} {country}" for country, n in by_country)
     count = {n: int(values[f"{n}.n"]) if n in existing else 0 for n in ("users", "devices")}
     return StudyInfo(study.url.redacted, tables, count["users"], count["devices"],
                      int(values.get("devices.shared") or 0), countries)
 
 
-def _scalars(names: list[str]) -> list[str]:
+def _scalars(names: list[str], quote: Any) -> list[str]:
     """count (and min/max of the time column) of each table, as named scalar subqueries;
     identifiers come from the schema only."""
     out = []
@@ -69,7 +70,7 @@ def _scalars(names: list[str]) -> list[str]:
             out.append(f"(SELECT min({quote(col)}) FROM {table}) AS {quote(name + '.lo')}")
             out.append(f"(SELECT max({quote(col)}) FROM {table}) AS {quote(name + '.hi')}")
         if name == "devices":
-            out.append(f'(SELECT count(*) FROM {table} WHERE "shared") AS {quote("devices.shared")}')
+            out.append(f"(SELECT count(*) FROM {table} WHERE {quote('shared')}) AS {quote('devices.shared')}")
     return out
 
 

@@ -173,6 +173,11 @@ class SparkEngine:
         except Exception as exc:  # AnalysisException, ParseException...
             raise StudyError(f"the query failed: {_first_line(exc)}") from None
 
+    @staticmethod
+    def quote_identifier(name: str) -> str:
+        """Spark SQL quotes identifiers with backticks (a double-quoted name is a string)."""
+        return "`" + name.replace("`", "``") + "`"
+
     def read_rows(self, query: str, params: Any = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """The same as column names and row tuples."""
         check_read_query(query, "spark")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Union
 
 from ucnstudy.errors import StudyError
 from ucnstudy.lazy import pa
 from ucnstudy.schema import IMPORT_ID, TABLES, Table
 from ucnstudy.store.digest import content_digest
 from ucnstudy.store.guard import check_is_study
+from ucnstudy.store.notebook import NotebookMethods
 from ucnstudy.store.urls import StudyUrl, parse_url
 
 if TYPE_CHECKING:  # opening a study loads only its engine's driver (`ucn info` answers at once)
@@ -81,7 +82,7 @@ class _AlreadyImported(Exception):
     """Raised inside the transaction to roll back an import found to be a duplicate."""
 
 
-class Study:
+class Study(NotebookMethods):
     """A study database. Tables are Ibis tables; every load is atomic and idempotent."""
 
     def __init__(self, url: StudyUrl, engine: Engine) -> None:
@@ -262,59 +263,6 @@ class Study:
     def counts(self) -> dict[str, int]:
         existing = self.engine.existing_tables()
         return {n: int(self.table(n).count().execute()) for n in TABLES if n in existing}
-
-    # -- the notebook API (docs/api.md): thin calls into ucnstudy.api, the top layer ---------------
-
-    def analyze(self, name: str, *, engine: str = "pandas", **params: Any) -> Any:
-        """Run the analysis `name` and return its table as a pandas DataFrame (`engine="arrow"`:
-        a pyarrow Table, ready for `polars.from_arrow`).
-
-        `params` are the analysis's parameters, the same names as `ucn analyze NAME --help`
-        shows with '_' for '-' (`gap=300`, `users=["alice", "bob"]`); `ucnstudy.analyses()`
-        lists the analyses and `print(ucnstudy.analyses()["activities"])` one's parameters with
-        their defaults and meaning. An unknown name or a wrong type raises ParameterError,
-        which lists the valid parameters.
-        """
-        from ucnstudy import api
-
-        return api.analyze(self, name, engine, **params)  # type: ignore[arg-type]
-
-    def figure(self, name: str, *, user: str | None = None, which: str | None = None,
-               **params: Any) -> Any:
-        """A matplotlib Figure of the analysis `name`, drawn by the report's builder: the first one
-        for `user` (or the first overall), or the one whose name starts with `which`; `params`
-        as for `analyze`. Jupyter shows it inline."""
-        from ucnstudy import api
-
-        return api.figure(self, name, user, which, **params)
-
-    def figures(self, name: str, *, users: list[str] | None = None, **params: Any) -> list[Any]:
-        """Every figure of the analysis `name` (NamedFigure: .name, .title, .figure, .caption)."""
-        from ucnstudy import api
-
-        return api.figures(self, name, users, **params)
-
-    def evaluate(self, **params: Any) -> Any:
-        """Detected activity against the ground truth (an Evaluation), with `ucn evaluate`'s
-        options as keywords (`gap=300`, `sweeps=True`, `windows=(0, 5)`)."""
-        from ucnstudy import api
-
-        return api.evaluate(self, **params)
-
-    def sql(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
-        """Run one read-only SQL query on the study's engine; a pandas DataFrame.
-
-        Values go in `params`, bound by the engine, never formatted into the text: `?` or
-        `$name` placeholders on DuckDB, `%s` or `%(name)s` on PostgreSQL, `:name` on Spark.
-        Anything but a single query (SELECT, WITH ..., VALUES) raises StudyError.
-        """
-        return self.engine.read_sql(query, params)  # type: ignore[attr-defined]
-
-    def _repr_html_(self) -> str:
-        from ucnstudy.display import study_html
-        from ucnstudy.info import study_info
-
-        return study_html(study_info(self), self.engine.name)
 
     def close(self) -> None:
         self.engine.close()
