@@ -242,3 +242,22 @@ def test_staging_happens_beside_the_study(tmp_path: Path, monkeypatch: pytest.Mo
         assert len(seen) == 1 and not seen[0].exists()
         assert study.counts()["devicetraffic"] == 20
     assert isinstance(sample_rows(TABLES["devicetraffic"], 1), pa.Table)
+
+
+def test_concurrent_imports_of_one_file_on_postgres_add_it_once(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes importing the same content: the second waits for the first's lock (here
+    1 ms, then a clear error) and, once the first has committed, skips it as a duplicate."""
+    monkeypatch.setenv("UCN_LOCK_TIMEOUT", "0")
+    rows = [("devicetraffic", sample_rows(TABLES["devicetraffic"], 5))]
+    with open_study(pg_url) as first, open_study(pg_url) as second:
+        first.create_schema()
+        with first.load("table", "a.csv", "same-content") as load:
+            assert load is not None
+            load.extend(rows)
+            with pytest.raises(StudyError, match=r"another import is writing this study \(waited 0 s\)"):
+                second.import_rows("table", "copy-of-a.csv", rows, sha256="same-content")
+            assert second.table("imports").count().execute() == 0  # readers do not wait
+        again = second.import_rows("table", "copy-of-a.csv", rows, sha256="same-content")
+        assert again.skipped
+        assert first.counts()["devicetraffic"] == 5 and first.counts()["imports"] == 1

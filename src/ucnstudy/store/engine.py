@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -9,6 +10,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from ucnstudy.errors import StudyError
 from ucnstudy.schema import Table
 
 
@@ -19,6 +21,10 @@ class Writer(Protocol):
 
     def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         """Run a query with '?' placeholders (values are never formatted into SQL)."""
+        ...
+
+    def lock_imports(self) -> None:
+        """Serialise imports from here to the commit (a duplicate check, then its record)."""
         ...
 
 
@@ -38,6 +44,18 @@ class Engine(Protocol):
     def transaction(self) -> AbstractContextManager[Writer]: ...
 
     def close(self) -> None: ...
+
+
+LOCK_TIMEOUT_ENV = "UCN_LOCK_TIMEOUT"  # seconds to wait for a study another process writes
+LOCK_TIMEOUT_S = 5.0
+
+
+def lock_timeout_s() -> float:
+    text = os.environ.get(LOCK_TIMEOUT_ENV, "")
+    try:
+        return max(float(text), 0.0) if text else LOCK_TIMEOUT_S
+    except ValueError:
+        raise StudyError(f"{LOCK_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
 
 
 def quote(identifier: str) -> str:

@@ -188,6 +188,7 @@ class Study:
 
     @staticmethod
     def _seen(writer: Writer, kind: str, digest: str) -> bool:
+        writer.lock_imports()  # held to the commit: a concurrent import of it waits, then skips
         found = writer.fetchone(
             "SELECT count(*) FROM imports WHERE source_kind = ? AND sha256 = ?", (kind, digest)
         )
