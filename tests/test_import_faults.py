@@ -100,7 +100,8 @@ class _nothing:
         return None
 
 
-def test_ucn_enrich_also_finishes_what_a_killed_import_left(tmp_path: Path, real_data: Path) -> None:
+def test_ucn_enrich_also_finishes_what_a_killed_import_left(tmp_path: Path, real_data: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
     manifest = tmp_path / "m.yaml"
     manifest.write_text(MANIFEST)
     url, reference = study_urls(tmp_path, "s")
@@ -109,6 +110,8 @@ def test_ucn_enrich_also_finishes_what_a_killed_import_left(tmp_path: Path, real
         assert main(["--db", target, "import", "manifest", str(manifest)]) == 0
     assert main(["--db", reference, "import", *source]) == 0
     assert run_killed(url, ["import", *source]) == -9
+    assert main(["--db", url, "info"]) == 0
+    assert "pending: enrich" in capsys.readouterr().out
     assert main(["--db", url, "enrich"]) == 0
     with open_study(url, read_only=True) as study:
         assert study.pending_tasks() == set()

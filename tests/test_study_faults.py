@@ -184,7 +184,8 @@ def test_duckdb_never_loads_or_installs_an_extension_by_itself(tmp_path: Path) -
 
 @pytest.mark.parametrize("where", ["file", "directory"])
 def test_a_read_only_study_refuses_imports_clearly(tmp_path: Path, where: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """os.access stands in for the permission bits (the tests may run as root, who ignores them)."""
     path = tmp_path / "s.duckdb"
     if where == "file":
@@ -196,6 +197,11 @@ def test_a_read_only_study_refuses_imports_clearly(tmp_path: Path, where: str,
                         else real_access(p, mode))
     with pytest.raises(StudyError, match=r"permission denied|is not writable"):
         open_study(path)
+    (tmp_path / "users.csv").write_text("id,username\n1,alice\n")
+    for argv in (["enrich"], ["import", "table", "users", str(tmp_path / "users.csv")]):
+        assert main(["--db", str(path), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and re.search("permission denied|is not writable", err)
     if where == "file":
         open_study(path, read_only=True).close()  # reading stays possible
 
