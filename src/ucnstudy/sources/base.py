@@ -35,6 +35,7 @@ class IngestContext:
     problems: list[str] = field(default_factory=list)
     on_progress: Callable[[int], None] | None = None  # called with units done (lines, packets)
     units: int = 0  # records read so far (what the parser reported through advance)
+    kept: int = 0  # records used without adding rows (Zeek ssl: server names for flows)
 
     def problem(self, message: str, *, line: int | None = None, packet: int | None = None) -> None:
         """A malformed record: fatal with --strict, else reported and skipped."""
@@ -111,7 +112,7 @@ def ingest(
 def _check_read(kind: str, ctx: IngestContext, result: ImportResult) -> None:
     """A file from which nothing could be read is an error, not an empty import: recorded, it
     would make the right importer skip it later as already imported."""
-    if result.total_rows or (ctx.units and not ctx.problems):
+    if result.total_rows or ctx.kept or (ctx.units and not ctx.problems):
         return
     what = looks_like(ctx.path)
     reason = f"; first problem: {_unplaced(ctx.problems[0], ctx.path)}" if ctx.problems else ""

@@ -52,6 +52,7 @@ def parse_zeek(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
     names: list[pa.Table] = ctx.options.setdefault("names", [])  # type: ignore[assignment]
     resolved: list[pa.Table] = ctx.options.setdefault("resolved", [])  # type: ignore[assignment]
     reader = ZeekReader(path, ctx.problem)
+    named_before = sum(t.num_rows for t in names)
     unknown: Counter[str] = Counter()
     batch: list[Record] = []
     for _number, record in reader.records():
@@ -63,6 +64,8 @@ def parse_zeek(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
     if batch:
         yield from _rows(reader.log_type or "", batch, leases, unknown, (names, resolved))
         ctx.advance(len(batch))
+    if reader.log_type == "ssl":  # it adds no rows: its server names are what it gives
+        ctx.kept += sum(t.num_rows for t in names) - named_before
     if unknown:
         top = ", ".join(f"{pair} ({n})" for pair, n in unknown.most_common(3))
         ctx.problems.append(
