@@ -120,3 +120,66 @@ def test_the_window_is_configurable(duck: Study, tmp_path: Path, monkeypatch: py
         monkeypatch.setenv("UCN_TIME_WINDOW", bad)
         with pytest.raises(UcnError, match="UCN_TIME_WINDOW"):
             time_window()
+
+
+STUDY = """\
+users:
+  - {username: alice, country: fr, starttime: 2015-03-01T09:00:00Z}
+  - {username: bob, country: fr}
+devices:
+  - {login: alice.laptop, platform: windows-laptop, users: [alice], addresses: [{address: 10.0.0.7}, {address: 10.0.0.2}]}
+"""
+RESET = 1_388_534_400  # 2014-01-01: a phone clock reset, plausible for 1990..now, not for this study
+
+
+def test_the_window_narrows_to_the_earliest_user_starttime(
+        duck: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(STUDY)
+    import_manifest(duck, str(manifest))
+    log = tmp_path / "access.log"
+    early = GOOD - 20 * 86_400  # 2015-02-09: within the 30-day margin before the starttime
+    log.write_text("".join(SQUID.format(epoch=t) for t in (GOOD, early, RESET)))
+    (result,) = ingest(duck, "squid", [log], parse_squid)
+    assert result.rows == {"httpreqs": 2}
+    assert [w for w in result.warnings if "implausible" in w] == [
+        f"{log}, line 3: implausible time 2014-01-01 00:00:00: outside 2015-01-30 09:00:00 to now "
+        "(30 days before the earliest user starttime; UCN_TIME_WINDOW sets it)"]
+    capture = pcap(tmp_path / "reset.pcap", [GOOD, RESET, GOOD + 1])
+    (packets,) = ingest(duck, "pcap", [capture], pcap_parser("alice.laptop"))
+    assert device_packets(duck) == 2
+    assert any(w.startswith(f"{capture}, packet 2: implausible time 2014-01-01 00:00:00: outside 2015-01-30")
+               for w in packets.warnings)
+    monkeypatch.setenv("UCN_TIME_WINDOW", "2010-01-01/")  # an explicit window still wins
+    copy = tmp_path / "copy.log"
+    copy.write_text(SQUID.format(epoch=RESET))
+    (explicit,) = ingest(duck, "squid", [copy], parse_squid)
+    assert explicit.rows == {"httpreqs": 1} and not explicit.warnings
+
+
+def test_an_earlier_starttime_widens_the_window_and_none_keeps_the_default(
+        duck: Study, tmp_path: Path) -> None:
+    no_start = tmp_path / "m0.yaml"
+    no_start.write_text(STUDY.replace(", starttime: 2015-03-01T09:00:00Z", ""))
+    import_manifest(duck, str(no_start))
+    log = tmp_path / "access.log"
+    log.write_text(SQUID.format(epoch=RESET))
+    (result,) = ingest(duck, "squid", [log], parse_squid)  # no starttime: 1990 .. now
+    assert result.rows == {"httpreqs": 1} and not result.warnings
+    dave = tmp_path / "m1.yaml"
+    dave.write_text("users:\n  - {username: dave, country: fr, starttime: 2015-03-01T00:00:00Z}\n")
+    import_manifest(duck, str(dave))
+    again = tmp_path / "again.log"
+    again.write_text(SQUID.format(epoch=GOOD) + SQUID.format(epoch=RESET))
+    (narrowed,) = ingest(duck, "squid", [again], parse_squid)
+    assert narrowed.rows == {"httpreqs": 1} and "line 2: implausible time 2014" in narrowed.warnings[0]
+    # a user who joined before everyone else is accepted: start times define the window
+    carol = tmp_path / "m2.yaml"
+    carol.write_text("users:\n  - {username: carol, country: fr, starttime: 2013-12-15T00:00:00Z}\n")
+    import_manifest(duck, str(carol))
+    later = tmp_path / "later.log"
+    later.write_text(SQUID.format(epoch=RESET - 60 * 86_400) + SQUID.format(epoch=RESET))
+    (widened,) = ingest(duck, "squid", [later], parse_squid)
+    assert widened.rows == {"httpreqs": 1}
+    assert [w.split(": ")[0] for w in widened.warnings] == [f"{later}, line 1"]
+    assert "outside 2013-11-15 to now" in widened.warnings[0]

@@ -180,7 +180,7 @@ def _user(e: _Entry) -> User:
     except (ZoneInfoNotFoundError, ValueError):
         raise e.fail(f"unknown time zone {zone!r}: use an IANA name such as Europe/Paris") from None
     start = e.time("starttime")
-    window = time_window()
+    window = time_window(of_study=False)  # start times define the study's window
     if start is not None and start not in window:
         raise e.fail(f"starttime: {window.outside(start)}")
     return User(e.name("username"), e.text("familyname", lower=True), country, zone,
