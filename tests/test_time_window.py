@@ -127,7 +127,10 @@ users:
   - {username: alice, country: fr, starttime: 2015-03-01T09:00:00Z}
   - {username: bob, country: fr}
 devices:
-  - {login: alice.laptop, platform: windows-laptop, users: [alice], addresses: [{address: 10.0.0.7}, {address: 10.0.0.2}]}
+  - login: alice.laptop
+    platform: windows-laptop
+    users: [alice]
+    addresses: [{address: 10.0.0.7}, {address: 10.0.0.2}]
 """
 RESET = 1_388_534_400  # 2014-01-01: a phone clock reset, plausible for 1990..now, not for this study
 
