@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from ucnstudy.cli.common import console, open_cli_study, progress
+from ucnstudy.cli.common import console, err_console, open_cli_study, progress
 from ucnstudy.enrich import EnrichOptions, enrich_study
 from ucnstudy.enrich.duplicate import DEFAULT_WINDOW_S
+from ucnstudy.sources.zeek import name_flows
 
 _STAGES = ("hosts", "services", "http", "dns", "duplicate")
 
@@ -40,6 +41,8 @@ def enrich(
     )
     with open_cli_study() as study, progress(transient=True) as bar:
         task = bar.add_task("enrich", total=len(_STAGES), rate="")
+        for warning in name_flows(study):  # the server names a stopped Zeek import left pending
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
         def on_step(name: str) -> None:
             done = _STAGES.index(name)

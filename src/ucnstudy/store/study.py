@@ -180,8 +180,9 @@ class Study:
                     result.sha256 = digest = deferred()
                     if self._seen(writer, kind, digest):
                         raise _AlreadyImported
-                self._record(writer, kind, path, digest, result.total_rows)
-                self._record_pending(writer, kind, load.pending)
+                now = datetime.now(UTC).replace(tzinfo=None)  # the import's time and its tasks'
+                self._record(writer, kind, path, digest, result.total_rows, now)
+                self._record_pending(writer, kind, load.pending, now)
         except _AlreadyImported:
             result.skipped = True
             result.rows.clear()
@@ -195,7 +196,8 @@ class Study:
         return bool(found and found[0])
 
     @staticmethod
-    def _record(writer: Writer, kind: str, path: str | os.PathLike[str], digest: str, rows: int) -> None:
+    def _record(writer: Writer, kind: str, path: str | os.PathLike[str], digest: str, rows: int,
+                now: datetime) -> None:
         next_id = writer.fetchone("SELECT coalesce(max(id), 0) + 1 FROM imports")
         record = pa.table({
             "id": [int(next_id[0]) if next_id else 1],
@@ -203,15 +205,16 @@ class Study:
             "path": [os.fspath(path)],
             "sha256": [digest],
             "rows": [rows],
-            "imported_at": [datetime.now(UTC).replace(tzinfo=None)],
+            "imported_at": [now],
             "parser_version": [__version__],
         })
         writer.append(TABLES["imports"], conform(TABLES["imports"], record))
 
     @staticmethod
-    def _record_pending(writer: Writer, kind: str, tasks: set[str]) -> None:
+    def _record_pending(writer: Writer, kind: str, tasks: set[str], now: datetime) -> None:
+        """Tasks left with the import; `since` is its imported_at (the imports that left a task
+        are those imported since its earliest `since`)."""
         if tasks:
-            now = datetime.now(UTC).replace(tzinfo=None)
             rows = pa.table({"task": sorted(tasks), "source_kind": [kind] * len(tasks),
                              "since": [now] * len(tasks)})
             writer.append(TABLES["study_tasks"], conform(TABLES["study_tasks"], rows))

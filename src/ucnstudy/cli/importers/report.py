@@ -47,9 +47,9 @@ def print_result(result: ImportResult) -> None:
     if result.skipped:
         console.print(f"{result.path}: already imported ({kind_label(result)}), nothing added",
                       soft_wrap=True)
-        return
-    added = ", ".join(f"{n:,} {t}" for t, n in result.rows.items() if n) or "no rows"
-    console.print(f"{result.path}: added {added}", soft_wrap=True)
+    else:
+        added = ", ".join(f"{n:,} {t}" for t, n in result.rows.items() if n) or "no rows"
+        console.print(f"{result.path}: added {added}", soft_wrap=True)
     for w in result.warnings[:MAX_WARNINGS_SHOWN]:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     if len(result.warnings) > MAX_WARNINGS_SHOWN:
