@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import io
+import zlib
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,6 +17,7 @@ from ucnstudy import Study
 from ucnstudy.errors import InputError
 from ucnstudy.sources.base import ingest
 from ucnstudy.sources.manifest import import_manifest
+from ucnstudy.sources.pcap.gunzip import GunzipStream
 from ucnstudy.sources.squid import parse_squid, unquote
 from ucnstudy.sources.table_file import table_parser
 from ucnstudy.store.conform import first_nul, replace_nul
@@ -145,3 +148,38 @@ def test_import_table_names_the_real_line_and_column(duck: Study, tmp_path: Path
 
 
 HEADER = "devid,ts,io_device,appname\n"
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_a_truncated_pcap_gz_keeps_what_decodes_like_a_plain_capture(
+        tmp_path: Path, real_data: Path, keep: float) -> None:
+    from pcap_helpers import parse_capture
+
+    packed = gzip.compress((real_data / "pcap" / "wikipedia.pcap").read_bytes())
+    cut = write(tmp_path, "cut.pcap.gz", packed[:int(len(packed) * keep)])
+    decodable = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(cut.read_bytes())  # reference
+    plain = write(tmp_path, "cut.pcap", decodable)
+    from_gz, problems = parse_capture(cut)
+    from_plain, _ = parse_capture(plain)
+    assert from_gz and {k: v.to_pylist() for k, v in from_gz.items()} == {
+        k: v.to_pylist() for k, v in from_plain.items()}
+    assert any("compressed stream ends or is corrupt" in p for p in problems)
+
+
+def test_gunzip_stream_reads_members_and_reports_the_cut_after_the_data() -> None:
+    first, second = bytes(range(256)) * 4000, b"second member"
+    stream = GunzipStream(io.BytesIO(gzip.compress(first) + gzip.compress(second)))
+    assert read_all(stream) == (first + second, None)
+    cut = gzip.compress(first)[:-40]
+    data, error = read_all(GunzipStream(io.BytesIO(cut)))
+    assert data == zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(cut) and isinstance(error, EOFError)
+
+
+def read_all(stream: GunzipStream) -> tuple[bytes, BaseException | None]:
+    out, buf = bytearray(), bytearray(70_000)
+    try:
+        while n := stream.readinto(buf):
+            out += buf[:n]
+    except (EOFError, zlib.error) as exc:
+        return bytes(out), exc
+    return bytes(out), None

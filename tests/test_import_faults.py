@@ -16,6 +16,7 @@ import pytest
 from conftest import pg_database
 from ucnstudy import Study, open_study
 from ucnstudy.cli import main
+from ucnstudy.errors import InputError
 from ucnstudy.sources.base import ingest
 from ucnstudy.sources.manifest import import_manifest
 from ucnstudy.store.digest import content_digest
@@ -100,7 +101,8 @@ class _nothing:
         return None
 
 
-def test_ucn_enrich_also_finishes_what_a_killed_import_left(tmp_path: Path, real_data: Path) -> None:
+def test_ucn_enrich_also_finishes_what_a_killed_import_left(tmp_path: Path, real_data: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
     manifest = tmp_path / "m.yaml"
     manifest.write_text(MANIFEST)
     url, reference = study_urls(tmp_path, "s")
@@ -109,6 +111,8 @@ def test_ucn_enrich_also_finishes_what_a_killed_import_left(tmp_path: Path, real
         assert main(["--db", target, "import", "manifest", str(manifest)]) == 0
     assert main(["--db", reference, "import", *source]) == 0
     assert run_killed(url, ["import", *source]) == -9
+    assert main(["--db", url, "info"]) == 0
+    assert "pending: enrich" in capsys.readouterr().out
     assert main(["--db", url, "enrich"]) == 0
     with open_study(url, read_only=True) as study:
         assert study.pending_tasks() == set()
@@ -239,7 +243,6 @@ def test_a_wrong_format_or_importer_is_an_error_and_does_not_poison_the_file(
 
 
 def test_an_empty_file_is_an_error_for_every_line_importer(duck: Study, tmp_path: Path) -> None:
-    from ucnstudy.errors import InputError
     from ucnstudy.sources.squid import parse_squid
     from ucnstudy.sources.table_file import table_parser
 
@@ -249,3 +252,26 @@ def test_an_empty_file_is_an_error_for_every_line_importer(duck: Study, tmp_path
         with pytest.raises(InputError, match=r"nothing could be read|empty"):
             ingest(duck, kind, [empty], parser)
     assert duck.counts()["imports"] == 0
+
+
+def test_an_ssl_log_gives_names_not_rows_and_is_no_empty_import(duck: Study, tmp_path: Path) -> None:
+    from test_import_zeek import add_devices
+    from ucnstudy.sources.zeek import import_zeek
+
+    add_devices(duck, ["10.0.0.2"])
+    header = "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t{last}\n"
+    ssl = tmp_path / "ssl.log"
+    ssl.write_text(header.format(last="server_name")
+                   + "1425200400.0\tC1\t10.0.0.2\t50000\t1.1.1.1\t443\texample.com\n"
+                   + "1425200401.0\tC2\t10.9.9.9\t50001\t1.1.1.1\t443\tother.org\n")  # no lease
+    conn = tmp_path / "conn.log"
+    conn.write_text(header.format(last="proto") + "1425200400.0\tC1\t10.0.0.2\t50000\t1.1.1.1\t443\ttcp\n")
+    results = import_zeek(duck, [ssl, conn], enrich=False)
+    assert [(Path(r.path).name, r.total_rows, r.skipped) for r in results] == [
+        ("ssl.log", 0, False), ("conn.log", 1, False)]
+    assert duck.table("flows").server_name.execute().tolist() == ["example.com"]
+    only_unleased = tmp_path / "ssl.2.log"
+    only_unleased.write_text(header.format(last="server_name")
+                             + "1425200401.0\tC2\t10.9.9.9\t50001\t1.1.1.1\t443\tother.org\n")
+    with pytest.raises(InputError, match="nothing could be read from it as zeek input"):
+        import_zeek(duck, [only_unleased], enrich=False)

@@ -184,7 +184,8 @@ def test_duckdb_never_loads_or_installs_an_extension_by_itself(tmp_path: Path) -
 
 @pytest.mark.parametrize("where", ["file", "directory"])
 def test_a_read_only_study_refuses_imports_clearly(tmp_path: Path, where: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """os.access stands in for the permission bits (the tests may run as root, who ignores them)."""
     path = tmp_path / "s.duckdb"
     if where == "file":
@@ -196,6 +197,11 @@ def test_a_read_only_study_refuses_imports_clearly(tmp_path: Path, where: str,
                         else real_access(p, mode))
     with pytest.raises(StudyError, match=r"permission denied|is not writable"):
         open_study(path)
+    (tmp_path / "users.csv").write_text("id,username\n1,alice\n")
+    for argv in (["enrich"], ["import", "table", "users", str(tmp_path / "users.csv")]):
+        assert main(["--db", str(path), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and re.search("permission denied|is not writable", err)
     if where == "file":
         open_study(path, read_only=True).close()  # reading stays possible
 
@@ -242,3 +248,22 @@ def test_staging_happens_beside_the_study(tmp_path: Path, monkeypatch: pytest.Mo
         assert len(seen) == 1 and not seen[0].exists()
         assert study.counts()["devicetraffic"] == 20
     assert isinstance(sample_rows(TABLES["devicetraffic"], 1), pa.Table)
+
+
+def test_concurrent_imports_of_one_file_on_postgres_add_it_once(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes importing the same content: the second waits for the first's lock (here
+    1 ms, then a clear error) and, once the first has committed, skips it as a duplicate."""
+    monkeypatch.setenv("UCN_LOCK_TIMEOUT", "0")
+    rows = [("devicetraffic", sample_rows(TABLES["devicetraffic"], 5))]
+    with open_study(pg_url) as first, open_study(pg_url) as second:
+        first.create_schema()
+        with first.load("table", "a.csv", "same-content") as load:
+            assert load is not None
+            load.extend(rows)
+            with pytest.raises(StudyError, match=r"another import is writing this study \(waited 0 s\)"):
+                second.import_rows("table", "copy-of-a.csv", rows, sha256="same-content")
+            assert second.table("imports").count().execute() == 0  # readers do not wait
+        again = second.import_rows("table", "copy-of-a.csv", rows, sha256="same-content")
+        assert again.skipped
+        assert first.counts()["devicetraffic"] == 5 and first.counts()["imports"] == 1

@@ -382,9 +382,10 @@ TABLES: dict[str, Table] = {
             "study_tasks",
             "Work that committed imports left unfinished: one row per pending task, written in the "
             "import's own transaction and deleted in the transaction that does the task (`enrich`: "
-            "derived columns of the new rows; `ucn enrich` or the next import of that kind does it).",
+            "derived columns of the new rows; `zeek-names`: server names of Zeek flows; `ucn enrich` "
+            "or the next import of that kind does it).",
             (
-                C("task", "string", "what is pending: enrich", False),
+                C("task", "string", "what is pending: enrich, zeek-names", False),
                 C("source_kind", "string", "importer whose rows need it"),
                 C("since", TS, "when the import that left it committed (UTC)"),
             ),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ucnstudy.cli.common import console, open_cli_study, progress
+from ucnstudy.cli.common import console, err_console, open_cli_study, progress
 from ucnstudy.enrich.duplicate import DEFAULT_WINDOW_S
 
 _STAGES = ("hosts", "services", "http", "dns", "duplicate")
@@ -32,6 +32,7 @@ def enrich(
 ) -> None:
     """Rewrite every derived column in one transaction (safe to re-run; see docs/enrichment.md)."""
     from ucnstudy.enrich import EnrichOptions, enrich_study
+    from ucnstudy.sources.zeek import name_flows
 
     options = EnrichOptions(
         adblock_files=tuple(str(p) for p in adblock),
@@ -41,6 +42,8 @@ def enrich(
     )
     with open_cli_study() as study, progress(transient=True) as bar:
         task = bar.add_task("enrich", total=len(_STAGES), rate="")
+        for warning in name_flows(study):  # the server names a stopped Zeek import left pending
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
         def on_step(name: str) -> None:
             done = _STAGES.index(name)

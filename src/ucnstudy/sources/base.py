@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from ucnstudy.errors import InputError, StudyError
 from ucnstudy.sources.sniff import looks_like
+from ucnstudy.sources.timewindow import study_window
 from ucnstudy.store import ImportResult, Study
 from ucnstudy.store.background import BackgroundLoad
 from ucnstudy.store.digest import BackgroundDigest, file_digest, is_container
@@ -36,6 +37,7 @@ class IngestContext:
     on_progress: Callable[[int], None] | None = None  # called with units done (lines, packets)
     units: int = 0  # records read so far (what the parser reported through advance)
     replacing: tuple[int, ...] = ()  # ids of the imports this one replaces (--replace)
+    kept: int = 0  # records used without adding rows (Zeek ssl: server names for flows)
 
     def problem(self, message: str, *, line: int | None = None, packet: int | None = None) -> None:
         """A malformed record: fatal with --strict, else reported and skipped."""
@@ -70,55 +72,63 @@ def ingest(
     options: dict[str, object] | None = None,
     on_progress: Callable[[int], None] | None = None,
     after_load: Callable[[Study], None] | None = None,
-    pending: str | None = None,
+    pending: str | tuple[str, ...] | None = None,
     replace: bool = False,
 ) -> list[ImportResult]:
     """Import each file as one atomic, idempotent unit; return what each import did.
 
     `after_load` runs once after the files (e.g. enrichment). When it is named by `pending`,
-    each import records that task in its own transaction and `after_load` deletes it in its
-    own: after a kill in between, the next run of this importer completes it, even when every
-    file is then skipped as already imported.
+    each import records that task (or those tasks) in its own transaction and `after_load`
+    deletes it in its own: after a kill in between, the next run of this importer completes it,
+    even when every file is then skipped as already imported.
     With `replace`, a file imported before is loaded again: its earlier rows are removed in the
     same transaction.
     """
+    tasks = (pending,) if isinstance(pending, str) else tuple(pending or ())
     results = []
-    for path in paths:
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise InputError(path, "no such file")
-        ctx = IngestContext(study, path, strict, dict(options or {}), on_progress=on_progress)
-        digest = BackgroundDigest(path)
-        try:
-            # a path seen before is likely a re-run: know the digest first and skip without
-            # parsing; a new path is parsed while the digest is computed (checked at commit)
-            sha256 = _known_digest(study, kind, path, digest) if study.imported_path(kind, path) \
-                else digest.result
-            if replace:
-                sha256 = digest.result()
-                ctx.replacing = tuple(study.imports_of_file(kind, path, sha256))
-            with study.load(kind, path, sha256, options=ctx.options, replace=replace) as load:
-                if load is not None:
-                    if pending:
-                        load.defer(pending)
-                    with BackgroundLoad(load) as sink:
-                        for table_name, rows in parser(path, ctx):
-                            sink.append(table_name, rows)
-                    _check_read(kind, ctx, load.result)
-                    load.result.warnings.extend(ctx.problems)
-        finally:
-            digest.cancel()
-        results.append(study.last_result)
-    left = pending is not None and pending in study.pending_tasks()
+    with study_window(study):  # records from before the study began are implausible too
+        for path in map(os.fspath, paths):
+            ctx = IngestContext(study, path, strict, dict(options or {}), on_progress=on_progress)
+            results.append(_import_file(kind, parser, ctx, tasks, replace))
+    left = bool(set(tasks) & study.pending_tasks())
     if after_load is not None and (left or any(not r.skipped for r in results)):
         after_load(study)
     return results
 
 
+def _import_file(kind: str, parser: Parser, ctx: IngestContext, tasks: tuple[str, ...],
+                 replace: bool = False) -> ImportResult:
+    """One file as one atomic, idempotent import."""
+    study, path = ctx.study, ctx.path
+    if not os.path.isfile(path):
+        raise InputError(path, "no such file")
+    digest = BackgroundDigest(path)
+    try:
+        # a path seen before is likely a re-run: know the digest first and skip without
+        # parsing; a new path is parsed while the digest is computed (checked at commit)
+        sha256 = _known_digest(study, kind, path, digest) if study.imported_path(kind, path) \
+            else digest.result
+        if replace:
+            sha256 = digest.result()
+            ctx.replacing = tuple(study.imports_of_file(kind, path, sha256))
+        with study.load(kind, path, sha256, options=ctx.options, replace=replace) as load:
+            if load is not None:
+                for task in tasks:
+                    load.defer(task)
+                with BackgroundLoad(load) as sink:
+                    for table_name, rows in parser(path, ctx):
+                        sink.append(table_name, rows)
+                _check_read(kind, ctx, load.result)
+                load.result.warnings.extend(ctx.problems)
+    finally:
+        digest.cancel()
+    return study.last_result
+
+
 def _check_read(kind: str, ctx: IngestContext, result: ImportResult) -> None:
     """A file from which nothing could be read is an error, not an empty import: recorded, it
     would make the right importer skip it later as already imported."""
-    if result.total_rows or (ctx.units and not ctx.problems):
+    if result.total_rows or ctx.kept or (ctx.units and not ctx.problems):
         return
     what = looks_like(ctx.path)
     reason = f"; first problem: {_unplaced(ctx.problems[0], ctx.path)}" if ctx.problems else ""

@@ -13,12 +13,12 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 from ucnstudy.errors import InputError
-from ucnstudy.sources.location.common import EARLIEST, FUTURE_SLACK
+from ucnstudy.sources.timewindow import time_window
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_MEMBER_BYTES = 8 << 30  # a zip member larger than this is refused (zip bombs)
@@ -114,8 +114,8 @@ class RecordError(ValueError):
 
 def plausible_ms() -> tuple[int, int]:
     """The plausible range of HostView times (see location.common.is_plausible) in epoch ms."""
-    hi = datetime.now(UTC).replace(tzinfo=None) + FUTURE_SLACK
-    return int((EARLIEST - EPOCH).total_seconds() * 1000), int((hi - EPOCH).total_seconds() * 1000)
+    lo, hi = time_window().micros()
+    return lo // 1000, hi // 1000
 
 
 def ms_time(value: object, bounds: tuple[int, int] | None = None) -> datetime:
@@ -128,7 +128,7 @@ def ms_time(value: object, bounds: tuple[int, int] | None = None) -> datetime:
         raise RecordError(f"timestamp {value!r} is not milliseconds since 1970") from None
     lo, hi = bounds or plausible_ms()
     if not lo <= millis <= hi:
-        raise RecordError(f"implausible timestamp {value!r} (before {EARLIEST.date()} or in the future)")
+        raise RecordError(f"implausible timestamp {value!r} (outside {time_window().describe()})")
     return EPOCH + timedelta(milliseconds=millis)
 
 

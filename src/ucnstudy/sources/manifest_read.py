@@ -19,6 +19,7 @@ import yaml
 
 from ucnstudy.errors import InputError
 from ucnstudy.schema import timezone_of
+from ucnstudy.sources.timewindow import time_window
 
 # platform -> (devtype, os), the values of the original study.
 PLATFORMS: dict[str, tuple[str, str]] = {
@@ -197,8 +198,12 @@ def _user(e: _Entry) -> User:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise e.fail(f"unknown time zone {zone!r}: use an IANA name such as Europe/Paris") from None
+    start = e.time("starttime")
+    window = time_window(of_study=False)  # start times define the study's window
+    if start is not None and start not in window:
+        raise e.fail(f"starttime: {window.outside(start)}")
     return User(e.name("username"), e.text("familyname", lower=True), country, zone,
-                e.time("starttime"), e.line, given is not None)
+                start, e.line, given is not None)
 
 
 def _device(e: _Entry) -> Device:

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.leases import Leases, canonical_address
 from ucnstudy.sources.logfiles import NUL_LINE, epoch_to_timestamp, numbered_lines, valid_epoch
+from ucnstudy.sources.timewindow import time_window
 from ucnstudy.sources.urls import clean_mimetype, split_url
 from ucnstudy.store.conform import NUL
 
@@ -158,6 +159,8 @@ def parse_squid(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]
     ts_at_end = bool(ctx.options.get("ts_at_end", False))
     stats = SquidStats()
     batch = _Batch()
+    window = time_window()
+    lo, hi = window.epoch_seconds()
     for number, text in numbered_lines(path, lambda msg, line: ctx.problem(msg, line=line)):
         if not text.strip() or text.lstrip().startswith("#"):
             continue
@@ -167,6 +170,9 @@ def parse_squid(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]
         fields = parse_line(text)
         if fields is None:
             ctx.problem("not a squid access log line (native or UCN custom logformat)", line=number)
+            continue
+        if not lo <= float(fields[0]) <= hi:  # type: ignore[arg-type]
+            ctx.problem(window.outside_epoch(float(fields[0])), line=number)  # type: ignore[arg-type]
             continue
         if fields[6].startswith("error:"):  # error:invalid-request...: no request was made
             stats.errors += 1

@@ -7,9 +7,11 @@ converts to UTC), booleans true/false/1/0, JSON arrays for list columns, empty =
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -17,6 +19,7 @@ from ucnstudy.errors import InputError
 from ucnstudy.schema import Table, table
 from ucnstudy.sources.base import IngestContext
 from ucnstudy.sources.csv_position import csv_header, locate_csv_error
+from ucnstudy.sources.timewindow import TimeWindow, time_window
 from ucnstudy.store.conform import conform, first_nul
 
 BATCH_ROWS = 100_000
@@ -29,6 +32,7 @@ def table_parser(table_name: str):
 
     def parse(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
         offset = 0
+        window = time_window()
         for batch in _batches(path, target):
             try:
                 rows = conform(target, batch, source=path)
@@ -38,11 +42,28 @@ def table_parser(table_name: str):
             if (nul := first_nul(rows)) is not None:
                 raise InputError(path, "a NUL character (U+0000) in the cell; no study engine "
                                  "stores it alike", row=nul[1] + offset, column=nul[0])
+            if (late := first_outside(rows, window)) is not None:
+                column, row, ts = late
+                raise InputError(path, window.outside(ts), row=row + offset, column=column)
             offset += batch.num_rows
             ctx.advance(batch.num_rows)
             yield table_name, rows
 
     return parse
+
+
+def first_outside(rows: pa.Table, window: TimeWindow) -> tuple[str, int, datetime] | None:
+    """(column, 1-based row, value) of the first timestamp outside the plausible window."""
+    lo, hi = (pa.scalar(t, pa.timestamp("us")) for t in (window.lo, window.hi))
+    for field in rows.schema:
+        if not pa.types.is_timestamp(field.type):
+            continue
+        col = rows.column(field.name)
+        bad = pc.or_kleene(pc.less(col, lo), pc.greater(col, hi))
+        if pc.any(bad).as_py():
+            row = next(i for i, b in enumerate(bad.to_pylist()) if b)
+            return field.name, row + 1, col[row].as_py()
+    return None
 
 
 def _batches(path: str, target: Table) -> Iterator[pa.RecordBatch]:

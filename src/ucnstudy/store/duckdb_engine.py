@@ -18,7 +18,7 @@ import duckdb
 
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import Table
-from ucnstudy.store.engine import READ_QUERY, index_statements, quote
+from ucnstudy.store.engine import LOCK_TIMEOUT_ENV, READ_QUERY, index_statements, lock_timeout_s, quote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend
 
 MEMORY_LIMIT_ENV = "UCN_DUCKDB_MEMORY_LIMIT"
-LOCK_TIMEOUT_ENV = "UCN_LOCK_TIMEOUT"  # seconds to wait for a study another process holds
-LOCK_TIMEOUT_S = 5.0
 DIRECT_ROWS = 100_000  # rows a transaction inserts directly before it stages the rest
 STAGE_SUFFIX = ".ucn-stage"  # beside the study file: <study>.ucn-stage/<pid>-<uuid>/
 # never load or download an extension behind the user's back (an SQLite file as --db made
@@ -85,6 +83,9 @@ class DuckDBWriter:
         cols = ", ".join(map(quote, table.column_names))
         sql = f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols} FROM {source}"
         self._raw.execute(sql, list(params))
+
+    def lock_imports(self) -> None:
+        """Nothing to do: the study file's lock already makes this process its only writer."""
 
     def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         self.flush()
@@ -208,7 +209,7 @@ def _connect(path: str, read_only: bool, config: dict[str, Any]) -> Any:
     """Open the study file; a lock another process holds is waited for (UCN_LOCK_TIMEOUT s),
     and every failure becomes a StudyError that says what the file is and what to do."""
     _check_target(path, read_only)
-    deadline = time.monotonic() + _lock_timeout()
+    deadline = time.monotonic() + lock_timeout_s()
     while True:
         try:
             target = path if path.startswith(":memory:") else os.path.abspath(path)
@@ -219,14 +220,6 @@ def _connect(path: str, read_only: bool, config: dict[str, Any]) -> Any:
                 time.sleep(0.1)
                 continue
             raise StudyError(_open_error(path, message, config)) from None
-
-
-def _lock_timeout() -> float:
-    text = os.environ.get(LOCK_TIMEOUT_ENV, "")
-    try:
-        return max(float(text), 0.0) if text else LOCK_TIMEOUT_S
-    except ValueError:
-        raise StudyError(f"{LOCK_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
 
 
 def _check_target(path: str, read_only: bool) -> None:
@@ -256,7 +249,7 @@ def _open_error(path: str, message: str, config: dict[str, Any]) -> str:
     if holder := _LOCK_HOLDER.search(message):
         return (f"the study {path} is in use by another process (PID {holder.group(2)}, "
                 f"{holder.group(1)}): wait for it to finish, or set {LOCK_TIMEOUT_ENV} to wait "
-                f"longer than {_lock_timeout():g} s")
+                f"longer than {lock_timeout_s():g} s")
     if "Conflicting lock" in message:
         return f"the study {path} is in use by another process: wait for it to finish"
     if "memory" in message.lower() and "memory_limit" in config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
@@ -11,6 +12,8 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
     from ucnstudy.schema import Table
+
+from ucnstudy.errors import StudyError
 
 
 class Writer(Protocol):
@@ -26,6 +29,9 @@ class Writer(Protocol):
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Run a statement (DELETE, UPDATE, DDL) in the transaction; rows changed, or -1."""
+
+    def lock_imports(self) -> None:
+        """Serialise imports from here to the commit (a duplicate check, then its record)."""
         ...
 
 
@@ -63,6 +69,18 @@ def check_read_query(query: str, dialect: str) -> None:
         raise StudyError(f"{READ_QUERY}; this one does not parse: {str(exc).splitlines()[0]}") from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise StudyError(f"{READ_QUERY}, not {', '.join(type(s).__name__ for s in statements) or 'nothing'}")
+
+
+LOCK_TIMEOUT_ENV = "UCN_LOCK_TIMEOUT"  # seconds to wait for a study another process writes
+LOCK_TIMEOUT_S = 5.0
+
+
+def lock_timeout_s() -> float:
+    text = os.environ.get(LOCK_TIMEOUT_ENV, "")
+    try:
+        return max(float(text), 0.0) if text else LOCK_TIMEOUT_S
+    except ValueError:
+        raise StudyError(f"{LOCK_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
 
 
 def quote(identifier: str) -> str:

@@ -50,14 +50,15 @@ def recordable(options: Mapping[str, object] | None) -> dict[str, object]:
 
 def record_import(writer: Writer, import_id: int, kind: str, path: str | os.PathLike[str],
                   digest: str, table_rows: Mapping[str, int],
-                  options: Mapping[str, object] | None = None) -> None:
+                  options: Mapping[str, object] | None = None,
+                  imported_at: datetime | None = None) -> None:
     record = pa.table({
         "id": [import_id],
         "source_kind": [kind],
         "path": [os.fspath(path)],
         "sha256": [digest],
         "rows": [sum(table_rows.values())],
-        "imported_at": [datetime.now(UTC).replace(tzinfo=None)],
+        "imported_at": [imported_at or datetime.now(UTC).replace(tzinfo=None)],
         "parser_version": [__version__],
         "options": [json.dumps(recordable(options), sort_keys=True)],
         "table_rows": [json.dumps({t: n for t, n in table_rows.items() if n}, sort_keys=True)],

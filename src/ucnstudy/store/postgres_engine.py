@@ -16,7 +16,7 @@ from psycopg import sql
 
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import Table
-from ucnstudy.store.engine import READ_QUERY, index_statements, quote
+from ucnstudy.store.engine import LOCK_TIMEOUT_ENV, READ_QUERY, index_statements, lock_timeout_s, quote
 
 
 def _pg_array_literal(values: list[Any] | None) -> str | None:
@@ -59,6 +59,20 @@ class PostgresWriter:
         with self._conn.cursor() as cur, cur.copy(stmt) as copy:
             for batch in data.to_batches(max_chunksize=200_000):
                 copy.write(to_copy_csv(pa.Table.from_batches([batch])))
+
+    def lock_imports(self) -> None:
+        """Two imports of the same content at once would both pass the duplicate check: the
+        check takes a lock on `imports` that only one transaction holds (readers are not held
+        up), waited for at most UCN_LOCK_TIMEOUT seconds."""
+        timeout = f"{max(int(lock_timeout_s() * 1000), 1)}ms"
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT set_config('lock_timeout', %s, true)", (timeout,))
+                cur.execute("LOCK TABLE imports IN SHARE ROW EXCLUSIVE MODE")
+        except psycopg.errors.LockNotAvailable:
+            raise StudyError(
+                f"another import is writing this study (waited {lock_timeout_s():g} s): wait for "
+                f"it to finish, or set {LOCK_TIMEOUT_ENV} to wait longer") from None
 
     def fetchone(self, query: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         with self._conn.cursor() as cur:

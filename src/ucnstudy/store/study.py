@@ -219,8 +219,10 @@ class Study(NotebookMethods):
                     result.sha256 = digest = deferred()
                     if self._seen(writer, kind, digest):
                         raise _AlreadyImported
-                imports.record_import(writer, result.import_id, kind, path, digest, result.rows, options)
-                self._record_pending(writer, kind, load.pending)
+                now = datetime.now(UTC).replace(tzinfo=None)  # the import's time and its tasks'
+                imports.record_import(writer, result.import_id, kind, path, digest, result.rows, options,
+                                      imported_at=now)
+                self._record_pending(writer, kind, load.pending, now)
         except _AlreadyImported:
             result.skipped = True
             result.import_id = None
@@ -228,17 +230,19 @@ class Study(NotebookMethods):
 
     @staticmethod
     def _seen(writer: Writer, kind: str, digest: str) -> bool:
+        writer.lock_imports()  # held to the commit: a concurrent import of it waits, then skips
         found = writer.fetchone(
             "SELECT count(*) FROM imports WHERE source_kind = ? AND sha256 = ?", (kind, digest)
         )
         return bool(found and found[0])
 
     @staticmethod
-    def _record_pending(writer: Writer, kind: str, tasks: set[str]) -> None:
+    def _record_pending(writer: Writer, kind: str, tasks: set[str], now: datetime) -> None:
+        """Tasks left with the import; `since` is its imported_at (the imports that left a task
+        are those imported since its earliest `since`)."""
         from ucnstudy.store.conform import conform
 
         if tasks:
-            now = datetime.now(UTC).replace(tzinfo=None)
             rows = pa.table({"task": sorted(tasks), "source_kind": [kind] * len(tasks),
                              "since": [now] * len(tasks)})
             writer.append(TABLES["study_tasks"], conform(TABLES["study_tasks"], rows))

@@ -58,13 +58,13 @@ def print_result(result: ImportResult) -> None:
     if result.skipped:
         console.print(f"{result.path}: already imported ({kind_label(result)}), nothing added",
                       soft_wrap=True)
-        return
-    added = ", ".join(f"{n:,} {t}" for t, n in result.rows.items() if n) or "no rows"
-    console.print(f"{result.path}: added {added} (import {result.import_id})", soft_wrap=True)
-    if result.replaced_ids:
-        removed = ", ".join(f"{n:,} {t}" for t, n in result.removed.items()) or "no rows"
-        console.print(f"  replaced import(s) {', '.join(map(str, result.replaced_ids))}: removed {removed}",
-                      soft_wrap=True)
+    else:
+        added = ", ".join(f"{n:,} {t}" for t, n in result.rows.items() if n) or "no rows"
+        console.print(f"{result.path}: added {added} (import {result.import_id})", soft_wrap=True)
+        if result.replaced_ids:
+            removed = ", ".join(f"{n:,} {t}" for t, n in result.removed.items()) or "no rows"
+            console.print(f"  replaced import(s) {', '.join(map(str, result.replaced_ids))}: "
+                          f"removed {removed}", soft_wrap=True)
     for w in result.warnings[:MAX_WARNINGS_SHOWN]:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     if len(result.warnings) > MAX_WARNINGS_SHOWN:

@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from ucnstudy.errors import InputError
 from ucnstudy.sources.base import IngestContext
+from ucnstudy.sources.timewindow import time_window
 
 # A record is skipped (and reported) when a value has the wrong shape.
 RECORD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
 
 EARTH_RADIUS_M = 6_371_008.8
-EARLIEST = datetime(1990, 1, 1)  # before GPS consumer devices: a device clock artefact
-FUTURE_SLACK = timedelta(days=2)
 COLUMNS = ("devid", "source", "entertime", "exittime", "kind", "name", "loc_id", "loc_name", "lat", "lon",
            "street")
 
@@ -75,7 +74,7 @@ def as_text(value: object) -> str | None:
 
 
 def is_plausible(ts: datetime) -> bool:
-    return EARLIEST <= ts <= datetime.now(UTC).replace(tzinfo=None) + FUTURE_SLACK
+    return ts in time_window()
 
 
 def check_coords(lat: float, lon: float) -> tuple[float, float]:
@@ -109,7 +108,7 @@ class ImplausibleTimes:
     def report(self, ctx: IngestContext, what: str) -> None:
         if self.count:
             ctx.problem(f"{self.count} {what} with implausible times ({', '.join(sorted(self.examples))}; "
-                        f"plausible is {EARLIEST.date()} to now), first at {self.first}: not loaded")
+                        f"plausible is {time_window().describe()}), first at {self.first}: not loaded")
 
 
 def convert_records(ctx: IngestContext, rows: RowBuilder, records: Iterable[tuple[str, object]],

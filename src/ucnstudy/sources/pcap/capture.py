@@ -16,8 +16,10 @@ from ucnstudy.sources.pcap.decode import TCP, UDP, Packets, decode
 from ucnstudy.sources.pcap.device import AddressTally, DeviceAddresses
 from ucnstudy.sources.pcap.flows import KEYS, FlowRows, FlowTable, key_hash
 from ucnstudy.sources.pcap.payloads import PayloadInspector
+from ucnstudy.sources.pcap.plausible import keep_plausible
 from ucnstudy.sources.pcap.reader import BLOCK_BYTES, read_blocks
 from ucnstudy.sources.pcap.tcpperf import TcpTracker
+from ucnstudy.sources.timewindow import time_window
 
 Problem = Callable[[str, int], None]
 BATCH_ROWS = 20_000
@@ -86,8 +88,9 @@ class CaptureImport:
                 if final or sum(t.num_rows for t in batches[name]) >= BATCH_ROWS:
                     yield name, pa.concat_tables(batches.pop(name))
 
+        window = time_window()
         for block in read_blocks(path, self.problem, self.opts.block_bytes):
-            for name, table in self.add(decode(block)):
+            for name, table in self.add(keep_plausible(decode(block), window, self.problem)):
                 batches.setdefault(name, []).append(table)
             yield from ready(final=False)
             on_packets(len(block))

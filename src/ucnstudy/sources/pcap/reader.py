@@ -8,7 +8,6 @@ next plausible record, and a truncated tail is reported; the good packets are ke
 
 from __future__ import annotations
 
-import gzip
 import struct
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -16,6 +15,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ucnstudy.errors import InputError
+from ucnstudy.sources.pcap.gunzip import GunzipStream
 from ucnstudy.sources.pcap.pcapng import PCAPNG_MAGIC, PcapngWalker
 from ucnstudy.sources.pcap.records import (
     BLOCK_BYTES,
@@ -45,7 +45,7 @@ def open_capture(path: str) -> BinaryIO:
         raise InputError(path, f"cannot open: {exc.strerror}") from None
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return GunzipStream(raw)  # type: ignore[return-value]  # keeps what a cut file inflates
     raw.seek(0)
     return raw
 

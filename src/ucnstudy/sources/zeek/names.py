@@ -4,7 +4,8 @@ A SNI or Host name applies to the flow of the same device and flowid whose [star
 contains the name's record time (1 s of slack for the rounding of Zeek's durations). SNI wins;
 the Host header fills flows that have no name yet; then a flow still without a name takes the
 query of the device's most recent DNS answer for its dstip in the hour before the flow started.
-Set-based, in one transaction.
+Set-based, in one transaction, which also deletes the NAMES_TASK entry of study_tasks that each
+Zeek import leaves until this pass has run over its flows (see sources.zeek.name_flows).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pyarrow as pa
 from ucnstudy.enrich.session import transaction
 from ucnstudy.store import Study
 
+NAMES_TASK = "zeek-names"  # study_tasks: flows of recorded Zeek imports still lack their names
 SLACK = "INTERVAL '1 second'"
 RESOLVED_WITHIN = "INTERVAL '1 hour'"
 
@@ -46,4 +48,6 @@ def apply_server_names(study: Study, names: pa.Table, resolved: pa.Table) -> int
         session.put("_ucn_resolved", resolved)
         changed = max(session.execute(_update(0, only_unnamed=False)), 0)
         changed += max(session.execute(_update(1, only_unnamed=True)), 0)
-        return changed + max(session.execute(_BY_DNS), 0)
+        changed += max(session.execute(_BY_DNS), 0)
+        session.execute("DELETE FROM study_tasks WHERE task = ?", [NAMES_TASK])  # commits with them
+        return changed

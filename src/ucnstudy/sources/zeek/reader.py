@@ -18,6 +18,7 @@ from typing import Any
 
 from ucnstudy.errors import InputError
 from ucnstudy.sources.logfiles import NUL_LINE, numbered_lines, valid_epoch
+from ucnstudy.sources.timewindow import time_window
 
 Record = dict[str, Any]
 Converter = Callable[[Any], Any]
@@ -148,6 +149,7 @@ class ZeekReader:
         self.path, self.problem = path, problem
         self.log_type: str | None = log_type_of_name(path)
         self._fields: list[str] | None = None
+        self._window = time_window()
 
     def records(self) -> Iterator[tuple[int, Record]]:
         for number, text in numbered_lines(self.path, lambda msg, line: self.problem(msg, line=line)):
@@ -164,9 +166,20 @@ class ZeekReader:
                 if self.log_type is None:
                     raise InputError(self.path, "unknown Zeek log type: name the file conn/dns/http/ssl.log "
                                                 "or give it a #path header or _path field")
-                yield number, convert(raw, self.log_type)
+                record = convert(raw, self.log_type)
             except (ValueError, RecursionError) as exc:
                 self.problem(f"malformed Zeek {self.log_type or ''} record: {exc}", line=number)
+                continue
+            if self._in_window(record, number):
+                yield number, record
+
+    def _in_window(self, record: Record, number: int) -> bool:
+        lo, hi = self._window.epoch_seconds()
+        seconds = float(record["ts"])
+        if lo <= seconds <= hi:
+            return True
+        self.problem(self._window.outside_epoch(seconds), line=number)
+        return False
 
     def _header(self, text: str, number: int) -> None:
         key, _, value = text.partition("\t")
