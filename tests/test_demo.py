@@ -88,6 +88,8 @@ def test_every_table_is_populated(study) -> None:
     counts = study.counts()
     assert set(counts) == set(TABLES)
     assert counts.pop("study_tasks") == 0  # nothing left pending
+    # networks holds the networks a study declares in its manifest; the demo declares none
+    assert counts.pop("networks") == 0
     assert all(n > 0 for n in counts.values()), counts
     assert study.demo_result.events == sum(
         counts[n]

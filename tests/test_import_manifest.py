@@ -157,7 +157,7 @@ def test_conflicting_redefinition_is_rejected(duck, tmp_path: Path) -> None:
     ("kind,username,shoe\nuser,x,42\n", "line 1: unknown column\\(s\\) 'shoe'"),
     ("kind,username\nuser,x,surplus\n", "line 2: more cells than header columns"),
     ("kind,username,login\nuser,x,x.pc\n", "line 2: user entry: unknown field\\(s\\) 'login'"),
-    ("\ufeffkind,username\nmember,x\n", "line 2: kind 'member' is not user, device, link or lease"),
+    ("\ufeffkind,username\nmember,x\n", "line 2: kind 'member' is not user, device, link, lease or network"),
 ])
 def test_csv_structure_errors(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, "m.csv", text)

@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 from ucnstudy.analyses.common import elapsed_us
 from ucnstudy.store import Study
 
-CELLULAR_AS = ("mobile", "cellular", "freem", "ee limited", "vodafone", "telefonica", "o2 ",
+CELLULAR_AS = ("mobile", "cellular", "freem", "ee limited", "vodafone", "telefonica",
                "hutchison", "three", "t-mobile", "bouygtel", "sfr", "orange")
 WORK_AS = ("renater", "janet", "university", "universite", "college", "research", "geant")
 EARTH_RADIUS_M = 6_371_000.0

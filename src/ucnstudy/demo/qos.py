@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ucnstudy.demo.population import Device
 from ucnstudy.demo.rhythms import LocalDays
@@ -101,16 +102,22 @@ def conditions(device: Device, plan: tuple[np.ndarray, ...], days: LocalDays, he
 
 
 def _samples(rng: np.random.Generator, base: np.ndarray, n: np.ndarray, side: str
-             ) -> dict[str, pa.Array]:
-    mean = base * rng.lognormal(0, 0.25, base.size)
-    none = n == 0
+             ) -> dict[str, np.ndarray]:
+    """RTT sample statistics around `base`; NaN (NULL) without samples."""
+    mean = np.where(n > 0, base * rng.lognormal(0, 0.25, base.size), np.nan)
     lo = mean * rng.uniform(0.6, 0.95, base.size)
     hi = mean * (1 + rng.lognormal(-0.5, 0.5, base.size))
     one = n == 1
-    return {f"rtt_{side}_n": pa.array(n.astype(np.int32)),
-            f"rtt_{side}_min_ms": pa.array(np.where(one, mean, lo), mask=none),
-            f"rtt_{side}_mean_ms": pa.array(mean, mask=none),
-            f"rtt_{side}_max_ms": pa.array(np.where(one, mean, hi), mask=none)}
+    return {f"rtt_{side}_n": n.astype(np.int32), f"rtt_{side}_min_ms": np.where(one, mean, lo),
+            f"rtt_{side}_mean_ms": mean, f"rtt_{side}_max_ms": np.where(one, mean, hi)}
+
+
+def _first_of_connection(flowid: pa.ChunkedArray) -> np.ndarray:
+    """True on the first row of each flowid (rows are in start order; hashing, no string sort)."""
+    ids = pc.index_in(flowid, pc.unique(flowid)).to_numpy()
+    first = np.zeros(ids.size, bool)
+    first[np.unique(ids, return_index=True)[1]] = True
+    return first
 
 
 def tcp_performance(rng: np.random.Generator, flows: pa.Table, access_ms: np.ndarray,
@@ -119,13 +126,11 @@ def tcp_performance(rng: np.random.Generator, flows: pa.Table, access_ms: np.nda
     udp = flows["proto"].to_numpy() != 6
     start = flows["startts"].cast(pa.int64()).to_numpy() / 1e6
     secs = flows["endts"].cast(pa.int64()).to_numpy() / 1e6 - start
-    tup = flows["flowid"].to_numpy(zero_copy_only=False)
-    first = np.zeros(tup.size, bool)
-    first[np.unique(tup, return_index=True)[1]] = True  # rows are in start order
-    internet = INTERNET_RTT_MS * rng.lognormal(0, 0.4, tup.size)
-    cols: dict[str, pa.Array] = {
-        "hs_rtt_internet_ms": pa.array(internet * rng.uniform(0.9, 1.2, tup.size), mask=~first | udp),
-        "hs_rtt_access_ms": pa.array(access_ms * rng.uniform(0.9, 1.3, tup.size), mask=~first | udp),
+    later = ~_first_of_connection(flows["flowid"])  # only the first flow saw the handshake
+    internet = INTERNET_RTT_MS * rng.lognormal(0, 0.4, udp.size)
+    cols: dict[str, np.ndarray] = {
+        "hs_rtt_internet_ms": np.where(later, np.nan, internet * rng.uniform(0.9, 1.2, udp.size)),
+        "hs_rtt_access_ms": np.where(later, np.nan, access_ms * rng.uniform(0.9, 1.3, udp.size)),
     }
     retrans: dict[str, np.ndarray] = {}
     for d in ("out", "in"):
@@ -137,28 +142,26 @@ def tcp_performance(rng: np.random.Generator, flows: pa.Table, access_ms: np.nda
                            loss, capacity)
     other = {"out": "in", "in": "out"}
     for d in ("out", "in"):  # a receiver sends duplicate ACKs for the other side's losses
-        cols[f"dupacks_{d}"] = pa.array(rng.binomial(3 * retrans[other[d]], 0.7))
-        cols[f"ooo_pkts_{d}"] = pa.array(rng.binomial(retrans[d], 0.3))
+        cols[f"dupacks_{d}"] = rng.binomial(3 * retrans[other[d]], 0.7)
+        cols[f"ooo_pkts_{d}"] = rng.binomial(retrans[d], 0.3)
     n_in = np.maximum(flows["packets_in"].to_numpy() // 2 - retrans["in"], 0)
     n_out = np.maximum(flows["packets_out"].to_numpy() // 4 - retrans["out"], 0)
     cols |= _samples(rng, internet, n_out, "internet") | _samples(rng, access_ms, n_in, "access")
-    for name, col in cols.items():
-        col = pa.array(col.to_numpy(zero_copy_only=False), mask=udp | col.is_null().to_numpy(
-            zero_copy_only=False))
-        flows = flows.append_column(name, col)
+    for name, values in cols.items():
+        mask = udp | np.isnan(values) if values.dtype.kind == "f" else udp
+        flows = flows.append_column(name, pa.array(values, mask=mask))
     return flows
 
 
 def _direction(rng: np.random.Generator, d: str, pk: np.ndarray, retrans: np.ndarray,
                seg: np.ndarray, payload: np.ndarray, secs: np.ndarray, rtt_ms: np.ndarray,
-               loss: np.ndarray, capacity: np.ndarray) -> dict[str, pa.Array]:
+               loss: np.ndarray, capacity: np.ndarray) -> dict[str, np.ndarray]:
     """Losses and bulk/application-limited time of one direction (Mathis et al. throughput)."""
     mathis = MSS * 8 / (rtt_ms / 1e3) * 1.22 / np.sqrt(np.maximum(loss, 1e-6))
     throughput = np.minimum(capacity * 1e6, mathis) * rng.uniform(0.7, 1.0, pk.size)
     bulk_bytes = np.where(pk > BULK_AFTER, np.maximum(payload - BULK_AFTER * MSS, 0), 0)
     bulk_secs = np.minimum(bulk_bytes * 8 / throughput, 0.9 * secs)
-    return {f"retrans_pkts_{d}": pa.array(retrans), f"retrans_bytes_{d}": pa.array(retrans * seg),
-            f"zerowin_{d}": pa.array(rng.binomial(1, np.where(bulk_bytes > 0, 0.002, 0.0))),
-            f"bulk_secs_{d}": pa.array(bulk_secs),
-            f"applimited_secs_{d}": pa.array(np.maximum(secs - bulk_secs, 0.0)),
-            f"bulk_bytes_{d}": pa.array(bulk_bytes.astype(np.int64))}
+    return {f"retrans_pkts_{d}": retrans, f"retrans_bytes_{d}": retrans * seg,
+            f"zerowin_{d}": rng.binomial(1, np.where(bulk_bytes > 0, 0.002, 0.0)),
+            f"bulk_secs_{d}": bulk_secs, f"applimited_secs_{d}": np.maximum(secs - bulk_secs, 0.0),
+            f"bulk_bytes_{d}": bulk_bytes.astype(np.int64)}
