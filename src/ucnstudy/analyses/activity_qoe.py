@@ -9,10 +9,7 @@ column. One portable Ibis expression (no engine branches).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.activities import (
     ActivityDefinition,
@@ -31,7 +28,12 @@ from ucnstudy.analyses.context import (
 from ucnstudy.analyses.events import device_sharing, user_devices
 from ucnstudy.analyses.localtime import local_time
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis, pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 KEYS = ["username", "activity"]
 COLUMNS = ["username", "activity", "start", "end", "duration_s", "events", "devices",

@@ -20,12 +20,15 @@ Everything is an Ibis expression in the portable subset (no engine branches).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.common import elapsed_us
-from ucnstudy.store import Study
+from ucnstudy.lazy import ibis
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 CELLULAR_AS = ("mobile", "cellular", "freem", "ee limited", "vodafone", "telefonica",
                "hutchison", "three", "t-mobile", "bouygtel", "sfr", "orange")

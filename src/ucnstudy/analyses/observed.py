@@ -10,11 +10,15 @@ the hour around its midnight on the day where the hour starts.
 
 from __future__ import annotations
 
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.events import user_devices
 from ucnstudy.analyses.localtime import local_time
-from ucnstudy.store import Study
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from ucnstudy.store import Study
 
 SEEN_IN = ("devicetraffic", "dnsreqs", "httpreqs")
 

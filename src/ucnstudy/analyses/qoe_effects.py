@@ -13,15 +13,15 @@ docs/analyses.md says why. A cell with fewer activities (or users) than the mini
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import numpy as np
-import pandas as pd
-from scipy import stats
+from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.activity_qoe import ActivityQoeParams, activity_qoe_expr
 from ucnstudy.analyses.common import frame
 from ucnstudy.analyses.registry import analysis
-from ucnstudy.store import Study
+from ucnstudy.lazy import np, pd, stats
+
+if TYPE_CHECKING:
+    from ucnstudy.store import Study
 
 COLUMNS = ["scope", "username", "factor", "level", "reference", "measure", "users", "n", "n_ref",
            "median", "median_ref", "ratio", "effect", "test", "p_value", "note"]
