@@ -26,7 +26,7 @@ import pandas as pd
 from benchmarks.extracts import events_of, study_folder
 from benchmarks.runner import Result, in_subprocess
 
-REPEAT = 3
+REPEAT = int(os.environ.get("UCN_BENCH_REPEAT", "3"))  # best of REPEAT runs in each process
 
 
 @dataclass(frozen=True)
