@@ -14,6 +14,7 @@ its two baseline functions.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.extracts import events_of, study_folder
-from benchmarks.runner import Result, in_subprocess
+from benchmarks.runner import Result, in_subprocess, peak_rss_mib
 
-REPEAT = 3
+REPEAT = int(os.environ.get("UCN_BENCH_REPEAT", "3"))  # best of REPEAT runs in each process
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,9 @@ def _best(fn: Callable[[], pd.DataFrame]) -> tuple[float, pd.DataFrame]:
     return min(times), out
 
 
-def run_ucnstudy(folder: str, analysis: str) -> tuple[float, pd.DataFrame]:
+def run_ucnstudy(folder: str, analysis: str, out: str) -> tuple[float, int, float]:
+    """(best seconds, rows, peak MiB); the result goes to the pickle `out` for the baselines
+    (the parent never holds a result: a spawned child starts with its parent's peak RSS)."""
     import ucnstudy
     from ucnstudy.analyses import ANALYSES
     from ucnstudy.report.runs import load_analyses
@@ -61,14 +64,20 @@ def run_ucnstudy(folder: str, analysis: str) -> tuple[float, pd.DataFrame]:
         with ucnstudy.open(os.path.join(folder, "study.duckdb"), read_only=True) as study:
             return entry.run(study)
 
-    return _best(once)
+    secs, df = _best(once)
+    peak = peak_rss_mib()
+    df.to_pickle(out)
+    return secs, len(df), peak
 
 
-def run_baseline(folder: str, module: str, function: str) -> tuple[float, pd.DataFrame]:
+def run_baseline(folder: str, module: str, function: str, ours: str) -> tuple[float, float, str]:
+    """(best seconds, peak MiB before the check, difference from ucnstudy's result or '')."""
     import importlib
 
     fn = getattr(importlib.import_module(f"benchmarks.baselines_{module}"), function)
-    return _best(lambda: fn(folder))
+    secs, df = _best(lambda: fn(folder))
+    peak = peak_rss_mib()
+    return secs, peak, difference(pd.read_pickle(ours), df)
 
 
 def sort_floor(folder: str) -> float:
@@ -114,19 +123,20 @@ def difference(ours: pd.DataFrame, theirs: pd.DataFrame) -> str:
 
 
 def compare(folder: Path, entry: Entry, events: int, floor_s: float) -> list[Result]:
-    _, peak, (ours_s, ours) = in_subprocess(run_ucnstudy, str(folder), entry.analysis)
-    label = f"{entry.analysis} @ {events / 1e6:.1f}M"
-    results = [Result(f"{label} ucnstudy (DuckDB)", ours_s, events, peak_mib=peak,
-                      note=f"{len(ours):,} rows; {ours_s / floor_s:.0f}x the numpy-sort floor")]
-    targets = {"pandas": 3.0, "polars": 1.0}
-    for module, target in targets.items():
-        _, peak, (secs, theirs) = in_subprocess(run_baseline, str(folder), module, entry.function)
-        diff = difference(ours, theirs)
-        ratio = secs / ours_s
-        verdict = "met" if ratio >= target else "NOT MET"
-        results.append(Result(f"{label} {module}", secs, events, peak_mib=peak,
-                              note=f"{module}/ucnstudy {ratio:.2f}x (target >= {target:g}: {verdict}); "
-                                   + ("same result" if not diff else f"DIFFERENT: {diff}")))
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = os.path.join(tmp, "ours.pickle")
+        ours_s, rows, peak = in_subprocess(run_ucnstudy, str(folder), entry.analysis, ours)[2]
+        label = f"{entry.analysis} @ {events / 1e6:.1f}M"
+        results = [Result(f"{label} ucnstudy (DuckDB)", ours_s, events, peak_mib=peak,
+                          note=f"{rows:,} rows; {ours_s / floor_s:.0f}x the numpy-sort floor")]
+        for module, target in {"pandas": 3.0, "polars": 1.0}.items():
+            secs, peak, diff = in_subprocess(run_baseline, str(folder), module, entry.function, ours)[2]
+            ratio = secs / ours_s
+            verdict = "met" if ratio >= target else "NOT MET"
+            results.append(Result(
+                f"{label} {module}", secs, events, peak_mib=peak,
+                note=f"{module}/ucnstudy {ratio:.2f}x (target >= {target:g}: {verdict}); "
+                     + ("same result" if not diff else f"DIFFERENT: {diff}")))
     return results
 
 

@@ -6,10 +6,10 @@ first HTTP request attributed to it is accepted when it is within the response's
 TTL (or when the response has no TTL); otherwise the response is unmatched. Responses of one
 device for one host at the very same instant are one resolution and share the attribution.
 
-Window formulation, O(n log n): per (devid, host), DNS responses and HTTP requests are sorted
-together (DNS first at equal times); a running `max` of the DNS times gives each request the
-latest response instant at or before it; a group-by `min` gives each instant its first
-request, joined back to every response of that instant. `--match original` reproduces the
+Window formulation, O(n log n): per (devid, host), the distinct DNS instants and the HTTP
+requests are sorted together (DNS first at equal times); the requests attributed to an instant
+are those before the next instant, so its first request is the row right after it (one `lead`
+on one sort), joined back to every response of that instant. `--match original` reproduces the
 original notebook's one-to-one merge walk instead (see `original_pairing`).
 """
 
@@ -49,18 +49,17 @@ def first_ttl_us(dns: ir.Table) -> ir.IntegerValue:
 def first_http_per_instant(study: Study) -> ir.Table:
     """(devid, host, ts) of each DNS instant that got requests, with the first one (http_ts)."""
     dns, http = study.table("dnsreqs"), study.table("httpreqs")
-    d = dns.filter(dns.query.notnull()).select("devid", "ts", host=dns.query,
-                                               kind=ibis.literal(0))
+    d = dns.filter(dns.query.notnull()).select("devid", "ts", host=dns.query).distinct()
+    d = d.mutate(kind=ibis.literal(0))
     h = http.filter(http.req_url_host.notnull()).select("devid", "ts", host=http.req_url_host,
                                                        kind=ibis.literal(1))
     both = d.union(h, distinct=False)
-    upto = ibis.window(group_by=["devid", "host"], order_by=["ts", "kind"], preceding=None,
-                       following=0)
-    dns_ts = ibis.ifelse(both.kind == 0, both.ts, ibis.null(TS))
-    # the latest DNS instant at or before each request (DNS sort first at equal times)
-    reqs = both.mutate(resolved_at=dns_ts.max().over(upto)).filter(both.kind == 1)
-    reqs = reqs.filter(reqs.resolved_at.notnull())
-    return reqs.group_by("devid", "host", ts="resolved_at").agg(http_ts=reqs.ts.min())
+    # Requests after a DNS instant and before the next one are attributed to it, so its first
+    # request is the row right after it (DNS sort first at equal times; instants are distinct)
+    w = ibis.window(group_by=["devid", "host"], order_by=["ts", "kind"])
+    nxt = both.mutate(next_ts=both.ts.lead().over(w), next_kind=both.kind.lead().over(w))
+    firsts = nxt.filter((nxt.kind == 0) & (nxt.next_kind == 1))
+    return firsts.select("devid", "host", "ts", http_ts=firsts.next_ts.cast(TS))
 
 
 def dns_http_expr(study: Study, p: DnsHttpParams | None = None) -> ir.Table:

@@ -9,6 +9,7 @@ inter-event, heatmap, activities, activity-context and the inference work.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,9 +57,26 @@ def device_sharing(study: Study) -> ir.Table:
     )
 
 
+_DEVICES: weakref.WeakKeyDictionary[Study, dict[tuple[bool, tuple[str, ...]], ir.Table]] = (
+    weakref.WeakKeyDictionary())
+
+
 def user_devices(study: Study, include_shared: bool = False, users: list[str] | None = None
                  ) -> ir.Table:
-    """One row per (user, device): username, user_id, devid, login, platform, devtype, shared."""
+    """One row per (user, device): username, user_id, devid, login, platform, devtype, shared.
+
+    Built once per read-only study and arguments (Ibis expressions are immutable): an analysis
+    uses it several times, and building its joins costs more Python time than running them."""
+    if not study.engine.read_only:
+        return _user_devices(study, include_shared, users)
+    cache = _DEVICES.setdefault(study, {})
+    key = (include_shared, tuple(users or ()))
+    if key not in cache:
+        cache[key] = _user_devices(study, include_shared, users)
+    return cache[key]
+
+
+def _user_devices(study: Study, include_shared: bool, users: list[str] | None) -> ir.Table:
     u = study.table("users")
     links = study.table("user_devices")
     devs = device_sharing(study)

@@ -31,24 +31,24 @@ class InterEventParams(EventParams):
 
 
 def inter_event_times(study: Study, p: EventParams) -> ir.Table:
-    """username, iat_us: one row per consecutive pair of a user's events."""
-    ev = user_events(study, p).select("username", "ts")
-    w = ibis.window(group_by="username", order_by="ts")
+    """user_id, username, iat_us: one row per consecutive pair of a user's events."""
+    ev = user_events(study, p).select("user_id", "username", "ts")
+    w = ibis.window(group_by="user_id", order_by="ts")  # an integer key sorts faster than a name
     prev = ev.ts.lag().over(w)
     gaps = ev.mutate(iat_us=elapsed_us(ev.ts, prev))
-    return gaps.filter(gaps.iat_us.notnull()).select("username", "iat_us")
+    return gaps.filter(gaps.iat_us.notnull()).select("user_id", "username", "iat_us")
 
 
 def inter_event_expr(study: Study, p: InterEventParams | None = None) -> ir.Table:
     p = p or InterEventParams()
     iat = inter_event_times(study, p)
-    counts = iat.group_by("username", "iat_us").agg(count=iat.count())
-    upto = ibis.window(group_by="username", order_by="iat_us", preceding=None, following=0)
-    every = ibis.window(group_by="username")
-    ecdf = (counts["count"].sum().over(upto).cast("float64")
-            / counts["count"].sum().over(every).cast("float64"))
+    # cume_dist counts the gaps <= this one (peers included) over all of the user's gaps: the
+    # ECDF, from the sort alone (a running sum of the counts costs several times more)
+    ranked = iat.mutate(ecdf=ibis.cume_dist().over(ibis.window(group_by="user_id", order_by="iat_us")))
+    counts = ranked.group_by("user_id", "username", "iat_us").agg(
+        count=ranked.count(), ecdf=ranked.ecdf.max())
     out = counts.select("username", iat_s=us_to_s(counts.iat_us), count=counts["count"],
-                        ecdf=ecdf, _us=counts.iat_us)
+                        ecdf=counts.ecdf, _us=counts.iat_us)
     return out.order_by(["username", "_us"]).drop("_us")
 
 

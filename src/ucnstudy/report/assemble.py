@@ -1,8 +1,8 @@
 """`build_report`: run every section once, write figures and tables, render index.html.
 
 The report is one self-contained HTML file (figures embedded as base64 PNG, styles inline), plus
-figures/*.png|svg and tables/*.csv next to it. It never branches on the engine: it only calls
-analyses (Ibis) and figure builders (pandas + matplotlib).
+figures/*.png (and *.svg on request) and tables/*.csv next to it. It never branches on the
+engine: it only calls analyses (Ibis) and figure builders (pandas + matplotlib).
 """
 
 from __future__ import annotations
