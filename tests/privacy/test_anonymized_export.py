@@ -21,6 +21,7 @@ from ucnstudy.analyses import ANALYSES
 from ucnstudy.cli import main
 from ucnstudy.demo import DemoParams, generate_demo
 from ucnstudy.errors import StudyError
+from ucnstudy.inference.report_section import inference_report_section
 from ucnstudy.privacy import Levels, export_anonymized, levels, privacy_manifest
 from ucnstudy.schema import TABLES
 from ucnstudy.store.export import MANIFEST, export_study
@@ -202,7 +203,9 @@ def test_strict_level_cuts_names_and_analyses_say_what_they_miss(source: Study, 
             ANALYSES["dns-http"].run(anon)
         want = as_arrow(ANALYSES["user-summary"].run(source))
         got = unmask(as_arrow(ANALYSES["user-summary"].run(anon)), pseudonym_map(source))
+        section = inference_report_section(anon)  # the report says why instead of failing
     assert_same_result(got, want, "user-summary, strict")
+    assert section.error.startswith("evaluate needs dnsreqs.query")
     for query, domain in zip(dns["query"].to_pylist(), dns["query_domain"].to_pylist(), strict=True):
         assert query == (domain or query.rsplit(".", 1)[-1])  # wpad.home -> home
     assert http["req_url_path"].null_count == http.num_rows
