@@ -75,8 +75,8 @@ def test_no_identifier_of_the_source_is_left_in_any_file(source: Study, exports:
                                                          form: str) -> None:
     secrets = study_secrets(source)
     assert {"martin", "smith.wife.iphone", "12 Rue de la Paix", "Saint-Malo", "token=s3cr3tvalue",
-            "3.0.8.10.in-addr.arpa", V6_DEVICE, "10.8.0.3"} <= secrets.names | secrets.queries \
-        | secrets.addresses
+            "3.0.8.10.in-addr.arpa", V6_DEVICE, "10.8.0.3", "winword.exe"} \
+        <= secrets.names | secrets.queries | secrets.addresses
     assert scan(exports[form], secrets) == []
     files = [exports[form]] if exports[form].is_file() else list(exports[form].rglob("*.*"))
     for path in files:  # nor the key, in any form
@@ -88,7 +88,8 @@ def test_the_scanner_finds_the_originals_in_a_plain_export(source: Study, tmp_pa
     plain = export_study(source, tmp_path / "plain").path
     hits = " ".join(scan(plain, study_secrets(source)))
     for secret in ("users.username: martin", "token=s3cr3tvalue", V6_DEVICE, "12 Rue de la Paix",
-                   "3.0.8.10.in-addr.arpa", "devices.login: smith.wife.iphone"):
+                   "3.0.8.10.in-addr.arpa", "devices.login: smith.wife.iphone",
+                   "gt_foreground.appname: winword.exe"):
         assert secret in hits
 
 
