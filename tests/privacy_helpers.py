@@ -81,11 +81,12 @@ class Secrets:
 
 
 def study_secrets(study: Study) -> Secrets:
-    """Usernames, logins, streets, cities, every IP address and URL query parameter (k=v) of
-    the source study."""
+    """Usernames, logins, streets, cities, ground-truth app names (the schema keeps no window
+    title), every IP address and URL query parameter (k=v) of the source study."""
     s = Secrets()
     s.names |= _values(study, "users", "username") | _values(study, "devices", "login")
     s.names |= _values(study, "locations", "street")
+    s.names |= _values(study, "gt_foreground", "appname") | _values(study, "gt_io", "appname")
     # a city that names a time zone in use (Europe/Paris) is kept by design, in users.timezone
     zones = {part for zone in _values(study, "users", "timezone") for part in zone.split("/")}
     s.names |= _values(study, "locations", "city") - zones

@@ -21,6 +21,7 @@ from ucnstudy.analyses import ANALYSES
 from ucnstudy.cli import main
 from ucnstudy.demo import DemoParams, generate_demo
 from ucnstudy.errors import StudyError
+from ucnstudy.inference.report_section import inference_report_section
 from ucnstudy.privacy import Levels, export_anonymized, levels, privacy_manifest
 from ucnstudy.schema import TABLES
 from ucnstudy.store.export import MANIFEST, export_study
@@ -74,8 +75,8 @@ def test_no_identifier_of_the_source_is_left_in_any_file(source: Study, exports:
                                                          form: str) -> None:
     secrets = study_secrets(source)
     assert {"martin", "smith.wife.iphone", "12 Rue de la Paix", "Saint-Malo", "token=s3cr3tvalue",
-            "3.0.8.10.in-addr.arpa", V6_DEVICE, "10.8.0.3"} <= secrets.names | secrets.queries \
-        | secrets.addresses
+            "3.0.8.10.in-addr.arpa", V6_DEVICE, "10.8.0.3", "winword.exe"} \
+        <= secrets.names | secrets.queries | secrets.addresses
     assert scan(exports[form], secrets) == []
     files = [exports[form]] if exports[form].is_file() else list(exports[form].rglob("*.*"))
     for path in files:  # nor the key, in any form
@@ -87,7 +88,8 @@ def test_the_scanner_finds_the_originals_in_a_plain_export(source: Study, tmp_pa
     plain = export_study(source, tmp_path / "plain").path
     hits = " ".join(scan(plain, study_secrets(source)))
     for secret in ("users.username: martin", "token=s3cr3tvalue", V6_DEVICE, "12 Rue de la Paix",
-                   "3.0.8.10.in-addr.arpa", "devices.login: smith.wife.iphone"):
+                   "3.0.8.10.in-addr.arpa", "devices.login: smith.wife.iphone",
+                   "gt_foreground.appname: winword.exe"):
         assert secret in hits
 
 
@@ -203,7 +205,9 @@ def test_strict_level_cuts_names_and_analyses_say_what_they_miss(source: Study, 
             ANALYSES["dns-http"].run(anon)
         want = as_arrow(ANALYSES["user-summary"].run(source))
         got = unmask(as_arrow(ANALYSES["user-summary"].run(anon)), pseudonym_map(source))
+        section = inference_report_section(anon)  # the report says why instead of failing
     assert_same_result(got, want, "user-summary, strict")
+    assert section.error.startswith("evaluate needs dnsreqs.query")
     for query, domain in zip(dns["query"].to_pylist(), dns["query_domain"].to_pylist(), strict=True):
         assert query == (domain or query.rsplit(".", 1)[-1])  # wpad.home -> home
     assert http["req_url_path"].null_count == http.num_rows

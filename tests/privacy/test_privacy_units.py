@@ -206,3 +206,28 @@ def test_levels_are_validated() -> None:
         levels("paranoid")
     assert replace(Levels(), grid_m=10.0).grid_m == 10.0
     assert StudyKey(b"x" * 32).derive("a") != StudyKey(b"x" * 32).derive("b")
+
+
+URLS = st.builds(
+    lambda scheme, user, host, port, path, query: f"{scheme}{user}{host}{port}{path}{query}",
+    scheme=st.sampled_from(["http://", "https://", "HTTP://", "", "ftp://"]),
+    user=st.sampled_from(["", "bob@", "bob:pw@"]),
+    host=st.sampled_from(["www.Example.co.uk", "martin-pc.home", "10.8.0.3", "[2001:db8::7]",
+                          "a.b.c.example.com", "wpad", ""]),
+    port=st.sampled_from(["", ":8080", ":443", ":"]),
+    path=st.from_regex(r"(/[a-zA-Z0-9%.~-]{0,5}){0,3}", fullmatch=True),
+    query=st.sampled_from(["", "?q=martin", "?a=1&b=2#frag", "#top"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(urls=st.lists(st.one_of(URLS, st.none()), min_size=1, max_size=8),
+       level=st.sampled_from(["none", "domain", "host", "path"]))
+def test_the_vectorised_urls_equal_the_one_by_one_definition(urls: list[str | None], level: str) -> None:
+    from ucnstudy.privacy.transformer import Transformer
+
+    tx = Transformer(KEY, Levels(urls=level))
+    tx.learn_people(pa.table({"username": ["martin"], "familyname": ["martin"]}),
+                    pa.table({"login": ["martin.pc"]}))
+    want = [None if u is None else tx.scrub(cut_url(u, level, tx._address)) for u in urls]
+    assert tx.url(pa.array(urls, pa.string())).to_pylist() == want

@@ -17,9 +17,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ucnstudy.errors import StudyError
 from ucnstudy.inference.configs import UcnParams
 from ucnstudy.inference.evaluation import Evaluation, EvaluationParams, evaluate_study
 from ucnstudy.inference.groundtruth import has_ground_truth
+from ucnstudy.privacy.manifest import require_fields
 from ucnstudy.store import Study
 
 TITLE = "User activity inferred from traffic, against ground truth"
@@ -44,6 +46,10 @@ def inference_report_section(study: Study, params: EvaluationParams = REPORT_PAR
 
     if not has_ground_truth(study):
         return None
+    try:
+        require_fields(study, "evaluate")
+    except StudyError as exc:  # an anonymised study without the hosts the detectors need
+        return SectionContent(TITLE, error=str(exc))
     result = evaluate_study(study, params)
     comparison = result.comparison.copy()
     comparison["device"] = [d if d == "all" else result.devices.get(int(d), d) for d in comparison["device"]]

@@ -48,7 +48,8 @@ def export_anonymized(study: Study, target: str | os.PathLike[str], key: StudyKe
     """Write an anonymised copy of `study` to a `.duckdb` file or a Parquet directory."""
     levels = levels or Levels()
     path = _check_target(Path(target).expanduser().resolve(), overwrite)
-    rules = {name: rules_for(policy(levels), name) for name in TABLES}
+    chosen = policy(levels)
+    rules = {name: rules_for(chosen, name) for name in TABLES}
     tx = Transformer(key, levels)
     existing = study.engine.existing_tables()
     small = {n: to_arrow(study.table(n)) if n in existing else TABLES[n].arrow_schema().empty_table()

@@ -61,16 +61,19 @@ class Pseudonyms:
     Stable for one key, unlinkable without it; the prefix tells a reader what it stands for."""
 
     def __init__(self, key: StudyKey) -> None:
-        self._key = key.derive("pseudonyms")
+        self._mac = hmac.new(key.derive("pseudonyms"), digestmod=hashlib.sha256)  # copied per value
 
     def __call__(self, kind: str, value: str) -> str:
         return f"{kind}-{self.digest(kind, value)[:12]}"
 
     def digest(self, kind: str, value: str) -> str:
         """The full 64 hex digits (for values that are hashes already, such as flowid)."""
-        return hmac.new(self._key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
+        mac = self._mac.copy()
+        mac.update(f"{kind}\x00{value}".encode())
+        return mac.hexdigest()
 
     def number(self, kind: str, value: str | int) -> int:
         """A keyed 64-bit number of a value (for per-user secret offsets)."""
-        mac = hmac.new(self._key, f"{kind}\x00{value}".encode(), hashlib.sha256).digest()
-        return int.from_bytes(mac[:8], "big")
+        mac = self._mac.copy()
+        mac.update(f"{kind}\x00{value}".encode())
+        return int.from_bytes(mac.digest()[:8], "big")

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ucnstudy.schema import Table
+from ucnstudy.schema import TABLES, Table
+from ucnstudy.store.engine import index_statements
 from ucnstudy.store.export import MANIFEST, ROW_GROUP_ROWS
 
 MANIFEST_TABLE = "_ucnstudy_manifest"
@@ -87,7 +88,8 @@ class DuckDBSink:
         self.partial = Path(f"{partial_name(target)}.duckdb")
         self._remove(self.partial)
         self.study = open_study(self.partial)
-        self.study.create_schema()
+        for table in TABLES.values():  # indexes after the rows: one bulk build, not per insert
+            self.study.con.create_table(table.name, schema=table.ibis_schema())
         self._tx: Any = None
         self._writer: Any = None
 
@@ -105,6 +107,9 @@ class DuckDBSink:
 
     def finish(self, manifest: dict[str, Any]) -> None:
         raw = self.study.engine.raw
+        for table in TABLES.values():
+            for statement in index_statements(table):
+                raw.execute(statement)
         raw.execute(f'CREATE TABLE "{MANIFEST_TABLE}" (manifest VARCHAR)')
         raw.execute(f'INSERT INTO "{MANIFEST_TABLE}" VALUES (?)', [json.dumps(manifest)])
         raw.execute("CHECKPOINT")

@@ -23,7 +23,7 @@ def cut_host(host: str, level: str, anon: Anonymise) -> str | None:
     anonymised."""
     if level == "none":
         return None
-    if is_ip_address(host.strip("[]")):
+    if (host[:1].isdigit() or ":" in host) and is_ip_address(host.strip("[]")):
         return anon(host)
     if level == "domain":  # a name under no public suffix (wpad.home) keeps its last label
         domain, suffix = split_host(host)

@@ -17,6 +17,7 @@ from ucnstudy.privacy.keys import Pseudonyms, StudyKey
 from ucnstudy.privacy.levels import Levels
 from ucnstudy.privacy.places import place_label
 from ucnstudy.privacy.times import Shifts, offset_weeks
+from ucnstudy.privacy.urls import cut_urls
 from ucnstudy.schema import timezone_of
 
 FLOWID_DIGITS = 56  # as long as the SHA-224 hex it replaces
@@ -43,7 +44,8 @@ class Transformer:
         self.domain_name = Mapper(lambda v: scrub(self.addresses.reverse_name(v)
                                                   or text.cut_host(v, "full", self._address)))
         self.answer = Mapper(lambda v: self.addresses.address(v) or scrub(self._dns_name(v)))
-        self.url = Mapper(lambda v: scrub(text.cut_url(v, levels.urls, self._address)))
+        self._url_one = Mapper(lambda v: scrub(text.cut_url(v, levels.urls, self._address)))
+        self._url_path = Mapper(lambda v: scrub(v))
         self.url_host = Mapper(lambda v: scrub(text.cut_host(v, levels.urls, self._address)))
         self.url_domain = Mapper(lambda v: scrub(text.cut_host(v, "none" if levels.urls == "none"
                                                                else "full", self._address)))
@@ -52,6 +54,10 @@ class Transformer:
         self.app = Mapper(text.app_category)
         self.place_name = Mapper(lambda v: place_label(v) or p("place", v))
         self.network_name = Mapper(lambda v: p("network", v))
+
+    def url(self, arr: pa.Array) -> pa.Array:
+        """A URL column at level `urls` (vectorised; see urls.py)."""
+        return cut_urls(arr, self.levels.urls, self.url_host, self._url_path, self._url_one)
 
     def _address(self, value: str) -> str:
         """Crypto-PAn of an address; a value that is no address still never passes through."""
