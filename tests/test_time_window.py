@@ -186,3 +186,23 @@ def test_an_earlier_starttime_widens_the_window_and_none_keeps_the_default(
     assert widened.rows == {"httpreqs": 1}
     assert [w.split(": ")[0] for w in widened.warnings] == [f"{later}, line 1"]
     assert "outside 2013-11-15 to now" in widened.warnings[0]
+
+
+def test_import_table_checks_records_not_users_or_leases_against_the_study(
+        duck: Study, tmp_path: Path) -> None:
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(STUDY)
+    import_manifest(duck, str(manifest))
+    users = tmp_path / "users.csv"
+    users.write_text("id,username,starttime\n9,erin,2014-01-01 00:00:00\n")  # joined earlier: accepted
+    (result,) = ingest(duck, "table", [users], table_parser("users"))
+    assert result.rows == {"users": 1}
+    leases = tmp_path / "leases.csv"
+    leases.write_text("devid,address,valid_from\n1,10.0.0.9,2010-06-01 00:00:00\n")
+    (result,) = ingest(duck, "table", [leases], table_parser("device_addresses"))
+    assert result.rows == {"device_addresses": 1}
+    io = tmp_path / "io.csv"
+    io.write_text("devid,ts,io_device\n1,2014-01-01 10:00:00,mouse\n1,2013-11-01 10:00:00,mouse\n")
+    with pytest.raises(InputError, match=r"io.csv, row 2, column 'ts': implausible time 2013-11-01 "
+                                         r"10:00:00: outside 2013-12-02 to now \(30 days before"):
+        ingest(duck, "table", [io], table_parser("gt_io"))

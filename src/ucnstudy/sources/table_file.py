@@ -23,16 +23,19 @@ from ucnstudy.sources.timewindow import TimeWindow, time_window
 from ucnstudy.store.conform import conform, first_nul
 
 BATCH_ROWS = 100_000
+# tables whose times define the study or its leases (a lease may predate it), not records in it
+ABOUT_THE_STUDY = ("users", "device_addresses", "imports", "study_tasks")
 BLOCK_BYTES = 1 << 22  # Arrow's CSV block: a record must fit in one
 
 
 def table_parser(table_name: str):
     """A parser (see sources.base) for files holding rows of `table_name`."""
     target = table(table_name)
+    records = table_name not in ABOUT_THE_STUDY  # their times are checked against the study's
 
     def parse(path: str, ctx: IngestContext) -> Iterator[tuple[str, pa.Table]]:
         offset = 0
-        window = time_window()
+        window = time_window(of_study=records)
         for batch in _batches(path, target):
             try:
                 rows = conform(target, batch, source=path)
