@@ -15,11 +15,10 @@ from ucnstudy.demo import generate as generate_module
 from ucnstudy.demo.population import HOME_ISPS, MOBILE_NETWORKS, WORK_NETWORKS, build_population
 from ucnstudy.demo.rhythms import LocalDays
 from ucnstudy.demo.sessions import Segments, Sessions
-from ucnstudy.schema import TABLES
+from ucnstudy.schema import _TCP_PERFORMANCE
 
 PARAMS = DemoParams(users=4, days=7, seed=5)
-TCP_COLUMNS = [c.name for c in TABLES["flows"].columns[TABLES["flows"].column_names.index(
-    "hs_rtt_internet_ms"):]]
+TCP_COLUMNS = [c.name for c in _TCP_PERFORMANCE]
 CELLULAR = {n[1] for nets in MOBILE_NETWORKS.values() for n in nets}
 WORK = {n[1] for n in WORK_NETWORKS.values()}
 HOME = {n[1] for isps in HOME_ISPS.values() for n in isps} - CELLULAR
