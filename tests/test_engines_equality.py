@@ -167,7 +167,8 @@ def test_reference_results_are_not_trivial(duck: Study) -> None:
 # field the export coarsened: they refuse with a StudyError naming it. Spark (seconds a query
 # on two cores) runs the analyses that read the most transformed columns (hosts, addresses,
 # pseudonyms) and one refusal, which reads the manifest from the Parquet directory.
-NEEDS_A_REMOVED_FIELD = {"user-agents": "httpreqs.req_ua", "activity-context": "locations.name"}
+NEEDS_A_REMOVED_FIELD = {"user-agents": "httpreqs.req_ua", "activity-context": "locations.name",
+                         "activity-qoe": "httpreqs.req_ua"}
 SPARK_ANON = {"dns-http", "user-summary", "user-agents"}
 ANON_CASES = [
     pytest.param(name, vid, overrides, engine, id=f"{name}-{vid}-{engine}",

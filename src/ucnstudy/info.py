@@ -55,7 +55,7 @@ def study_info(study: Study) -> StudyInfo:
         countries = ", ".join(f"{n} {country}" for country, n in by_country)
     count = {n: int(values[f"{n}.n"]) if n in existing else 0 for n in ("users", "devices")}
     return StudyInfo(study.url.redacted, tables, count["users"], count["devices"],
-                     int(values.get("devices.shared") or 0), countries)
+                     int(values.get("devices.shared") or 0), countries, privacy_manifest(study))
 
 
 def _scalars(names: list[str], quote: Any) -> list[str]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ucnstudy.errors import StudyError
-from ucnstudy.privacy.sinks import MANIFEST_TABLE
-from ucnstudy.store.export import MANIFEST
-from ucnstudy.store.study import Study
 
+if TYPE_CHECKING:  # `ucn info` reads the manifest without loading pyarrow
+    from ucnstudy.store.study import Study
+
+MANIFEST_TABLE = "_ucnstudy_manifest"  # where an anonymised DuckDB study keeps its manifest
 LOSSY = frozenset({"coarsened", "removed"})
 
 # What each analysis (and `evaluate`) reads that an export may coarsen or remove; columns that
@@ -44,6 +45,8 @@ def _read(study: Study) -> dict[str, Any] | None:
     if engine.name == "duckdb" and MANIFEST_TABLE in engine.existing_tables():
         row = engine.raw.execute(f'SELECT manifest FROM "{MANIFEST_TABLE}"').fetchone()
         return json.loads(row[0]).get("privacy") if row else None
+    from ucnstudy.store.export import MANIFEST
+
     root = getattr(engine, "path", None)
     if engine.name == "spark" and isinstance(root, Path) and (root / MANIFEST).is_file():
         return json.loads((root / MANIFEST).read_text()).get("privacy")

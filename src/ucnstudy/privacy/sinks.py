@@ -17,11 +17,10 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ucnstudy.privacy.manifest import MANIFEST_TABLE
 from ucnstudy.schema import TABLES, Table
 from ucnstudy.store.engine import index_statements
 from ucnstudy.store.export import MANIFEST, ROW_GROUP_ROWS
-
-MANIFEST_TABLE = "_ucnstudy_manifest"
 
 
 class Sink(Protocol):
