@@ -60,13 +60,7 @@ def activities(rows: Rows, gap: float = 600, min_duration: float = 1, min_events
     login = {d["id"]: d["login"] for d in rows["devices"]}
     out = []
     for user, evs in sorted(events(rows, **opts).items()):
-        runs: list[list] = []
-        for e in evs:
-            if runs and (e[0] - runs[-1][-1][0]).total_seconds() <= gap:
-                runs[-1].append(e)
-            else:
-                runs.append([e])
-        for run in runs:
+        for run in split_runs(evs, gap):
             duration = (run[-1][0] - run[0][0]).total_seconds()
             if duration >= min_duration and len(run) >= min_events:
                 devices = "+".join(sorted({login[e[1]] for e in run}))
@@ -130,3 +124,14 @@ def zone_of(user: dict[str, Any]) -> str:
 
 def local(ts: datetime, tz: str) -> datetime:
     return ts.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def split_runs(evs: list, gap: float) -> list[list]:
+    """Time-sorted events (time first) cut where the gap to the previous one exceeds `gap` s."""
+    runs: list[list] = []
+    for e in evs:
+        if runs and (e[0] - runs[-1][-1][0]).total_seconds() <= gap:
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    return runs

@@ -12,7 +12,7 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
-from analyses_reference import Rows, devices_of, local, shared_ids, zone_of
+from analyses_reference import Rows, devices_of, local, shared_ids, split_runs, zone_of
 from ucnstudy.analyses.context import NetworkRules
 
 PHONES = ("iphone", "android-phone")
@@ -41,13 +41,7 @@ def user_events(rows: Rows) -> dict[str, list[tuple[datetime, int, str]]]:
 def activities(rows: Rows, gap: float = 600, min_events: int = 3) -> list[dict[str, Any]]:
     out = []
     for user, evs in sorted(user_events(rows).items()):
-        runs: list[list] = []
-        for e in evs:
-            if runs and (e[0] - runs[-1][-1][0]).total_seconds() <= gap:
-                runs[-1].append(e)
-            else:
-                runs.append([e])
-        for run in runs:
+        for run in split_runs(evs, gap):
             if (run[-1][0] - run[0][0]).total_seconds() >= 1 and len(run) >= min_events:
                 out.append({"username": user, "start": run[0][0], "end": run[-1][0], "events": run})
     return out
