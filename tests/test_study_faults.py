@@ -72,7 +72,7 @@ def test_the_lock_is_waited_for_up_to_the_timeout(tmp_path: Path, monkeypatch: p
     path = tmp_path / "s.duckdb"
     open_study(path).close()
     attempts = []
-    real = duckdb_engine.ibis.duckdb.connect
+    real = duckdb_engine.duckdb.connect
 
     def busy_twice(*args: object, **kwargs: object) -> object:
         attempts.append(1)
@@ -81,7 +81,7 @@ def test_the_lock_is_waited_for_up_to_the_timeout(tmp_path: Path, monkeypatch: p
                                      "/usr/bin/python3 (PID 4242). See also ...")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(duckdb_engine.ibis.duckdb, "connect", busy_twice)
+    monkeypatch.setattr(duckdb_engine.duckdb, "connect", busy_twice)
     monkeypatch.setattr(duckdb_engine.time, "sleep", lambda s: None)
     monkeypatch.setenv("UCN_LOCK_TIMEOUT", "30")
     open_study(path).close()
