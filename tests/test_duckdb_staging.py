@@ -16,6 +16,7 @@ from ucnstudy.errors import InputError
 from ucnstudy.schema import TABLES
 from ucnstudy.store import duckdb_engine
 from ucnstudy.store.conform import conform
+from ucnstudy.store.study import stamp
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_staged_rows_round_trip_every_type(duck: Study) -> None:
     result = duck.import_rows("table", "x", items, sha256="x")
     assert result.rows == {"dnsreqs": 12, "httpreqs": 7}
     for name, n in (("dnsreqs", 12), ("httpreqs", 7)):
-        expected = conform(TABLES[name], sample_rows(TABLES[name], n))
+        expected = stamp(conform(TABLES[name], sample_rows(TABLES[name], n)), result.import_id)
         back = duck.table(name).to_pyarrow().cast(expected.schema)
         key = "ts"
         assert back.sort_by(key).to_pylist() == expected.sort_by(key).to_pylist()
