@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -286,3 +286,36 @@ def test_laptops_and_pcs_poll_through_idle_hours(chunks) -> None:
             total += ts.size
     assert total > 10_000
     assert 0.45 < outside / total < 0.75  # the 2015 demo before overnight idling: 0.27
+
+
+def test_the_data_follows_who_comes_and_goes_and_the_withdrawal_removes_it(study, tmp_path: Path) -> None:
+    from ucnstudy.analyses.observed import observed_days
+    from ucnstudy.demo.population import build_population
+    from ucnstudy.store.withdraw import remove_user
+
+    pop = build_population(DST)
+    [quitter] = [u for u in pop.users if u.withdrawn]
+    seen = observed_days(study).to_pyarrow().to_pylist()
+    for user in pop.users:  # observed local days: planted ones, give or take the night around them
+        days = np.flatnonzero(user.observed(np.arange(DST.days)))
+        plan = {DST.start + timedelta(days=int(d)) for d in days}
+        near = plan | {d + timedelta(days=k) for d in plan for k in (-1, 1)}
+        assert {r["day"] for r in seen if r["username"] == user.username} <= near, user.username
+    last = max(r["day"] for r in seen if r["username"] == quitter.username)
+    assert last <= DST.start + timedelta(days=quitter.last_day) < DST.start + timedelta(days=DST.days - 1)
+    copy = tmp_path / "copy.duckdb"  # the module's study stays as it is
+    raw = study.engine.raw
+    name = raw.execute("SELECT current_database()").fetchone()[0]
+    raw.execute(f"ATTACH '{copy}' AS withdrawal_copy")
+    raw.execute(f'COPY FROM DATABASE "{name}" TO withdrawal_copy')
+    raw.execute("DETACH withdrawal_copy")
+    personal = [d.id for d in pop.devices if d.owners == [quitter.id]]
+    with open_study(copy) as s:
+        result = remove_user(s, quitter.username)
+        assert sorted(result.devices) == sorted(d.login for d in pop.devices if d.id in personal)
+        for table in TABLES:
+            t = s.table(table)
+            if "devid" in t.columns:
+                assert t.filter(t.devid.isin(personal)).count().execute() == 0, table
+        users = s.table("users")
+        assert users.filter(users.username == quitter.username).count().execute() == 0

@@ -7,12 +7,18 @@ half-way through the operation's transaction.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecycle_scenario import (
     CORRECTED,
+    START,
     SWITCH,
     arrow,
     build,
@@ -22,7 +28,7 @@ from lifecycle_scenario import (
     squid_lines,
     write,
 )
-from ucnstudy import Study
+from ucnstudy import Study, open_study
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import TRACED
 from ucnstudy.sources.base import ingest
@@ -145,3 +151,44 @@ def test_reattribute_is_atomic_and_leaves_other_rows(any_study: Study, tmp_path:
     result = reattribute(any_study)
     assert "dnsreqs" not in result.moved  # a capture names its device: never re-attributed
     assert any_study.table("dnsreqs").devid.to_pyarrow().to_pylist() == [1]
+
+
+leases_strategy = st.lists(st.tuples(
+    st.integers(1, 3), st.sampled_from(["10.0.0.1", "10.0.0.2"]),
+    st.one_of(st.none(), st.integers(0, 20)), st.one_of(st.none(), st.integers(0, 20))), max_size=6)
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[Study]:
+    with open_study(":memory:") as study:
+        study.create_schema()
+        yield study
+
+
+@settings(max_examples=12, deadline=None)
+@given(leases=leases_strategy, rows=st.lists(st.tuples(
+    st.integers(1, 3), st.sampled_from(["10.0.0.1", "10.0.0.2"]), st.integers(0, 20)), max_size=12))
+def test_reattribute_matches_a_plain_lease_lookup(scratch: Study, leases: list, rows: list) -> None:
+    hour = lambda h: START + timedelta(hours=h)  # noqa: E731
+    lease_rows = [{"devid": d, "address": a, "valid_from": None if f is None else hour(f),
+                   "valid_to": None if t is None else hour(t)} for d, a, f, t in leases]
+    http = [{"devid": d, "ts": hour(h), "srcip": a, "source": "squid"} for d, a, h in rows]
+    with scratch.engine.transaction() as writer:
+        for name in ("devices", "device_addresses", "httpreqs", "imports"):
+            writer.execute(f"DELETE FROM {name}")
+    scratch.import_rows("manifest", "m", [
+        ("devices", pa.table({"id": [1, 2, 3], "login": ["a.x", "b.x", "c.x"]})),
+        ("device_addresses", arrow(lease_rows, "device_addresses"))], sha256="m")
+    scratch.import_rows("squid", "s", [("httpreqs", arrow(http, "httpreqs"))], sha256="s")
+    result = reattribute(scratch)
+    got = [(r["ts"], r["srcip"], r["devid"]) for r in scratch.table("httpreqs").to_pyarrow().to_pylist()]
+    want, moved, unleased = [], Counter(), 0
+    for r in http:
+        new = lease_reference(lease_rows, r["srcip"], r["ts"])
+        unleased += new is None
+        if new is not None and new != r["devid"]:
+            moved[(f"{'abc'[r['devid'] - 1]}.x", f"{'abc'[new - 1]}.x")] += 1
+        want.append((r["ts"], r["srcip"], r["devid"] if new is None else new))
+    assert sorted(got) == sorted(want)
+    assert result.moved.get("httpreqs", {}) == dict(moved)
+    assert result.unleased.get("httpreqs", 0) == unleased

@@ -21,7 +21,7 @@ from ucnstudy.schema import _TCP_PERFORMANCE, BOOKKEEPING, IMPORT_ID, SCHEMA_VER
 from ucnstudy.store.conform import conform
 from ucnstudy.store.engine import index_statements
 from ucnstudy.store.lifecycle import list_imports
-from ucnstudy.store.migrate import _TYPES, create_table_sql, record_version, study_version, upgrade
+from ucnstudy.store.migrate import create_table_sql, engine_types, record_version, study_version, upgrade
 
 DATA = Path(__file__).parent / "data"
 STUDY_FILES = sorted(DATA.glob("study-v*.duckdb.gz"))
@@ -78,7 +78,7 @@ def make_version_1(study: Study) -> None:
     options or table_rows in imports, no schema_versions table; the hand-made rows, one import."""
     study.engine.drop_tables(list(TABLES))
     old = [version_1_table(t) for name, t in TABLES.items() if name not in V2_TABLES]
-    types = _TYPES[study.engine.name]
+    types = engine_types(study.engine.name)
     rows = canonical_tables()
     with study.engine.transaction() as writer:
         for table in old:

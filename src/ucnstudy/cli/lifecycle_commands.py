@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import typer
 
@@ -107,7 +108,7 @@ def upgrade() -> None:
                   f"added {', '.join(added) or 'nothing'}", soft_wrap=True)
 
 
-def _enrich_after(study: Study, changed: dict) -> None:
+def _enrich_after(study: Study, changed: Mapping[str, object]) -> None:
     """Derived columns that depend on other rows (DNS duplicates) follow removals and moves."""
     if "httpreqs" in changed or "dnsreqs" in changed:
         from ucnstudy.enrich import enrich_study

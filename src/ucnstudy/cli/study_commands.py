@@ -15,10 +15,12 @@ def register(app: typer.Typer) -> None:
 def info() -> None:
     """Tables, row counts, time spans, users and devices of the study."""
     from ucnstudy.info import study_info
+    from ucnstudy.store.migrate import study_version
 
     with open_cli_study(read_only=True) as study:
         summary = study_info(study)
         pending = sorted(study.pending_tasks())
+        version = study_version(study)
     t = RichTable(title=f"study {summary.url}")
     for col in ("table", "rows", "first", "last"):
         t.add_column(col, justify="right" if col == "rows" else "left")
@@ -27,7 +29,7 @@ def info() -> None:
     console.print(t)
     console.print(
         f"{summary.users} users ({summary.countries}), {summary.devices} devices "
-        f"({summary.shared_devices} shared)"
+        f"({summary.shared_devices} shared)" + (f"; schema version {version}" if version else "")
     )
     if pending:
         console.print(f"pending: {', '.join(pending)} (an import stopped before it; run `ucn enrich` "

@@ -99,7 +99,7 @@ def device_chunk(params: DemoParams, pop: Population, world: World, device: Devi
     days = LocalDays.build(pop.timezone(device), params.start + timedelta(days=first),
                            min(params.chunk_days, params.days - first))
     day_no = first + np.arange(days.n)
-    active = (day_no >= device.first_day) & (day_no < device.last_day)
+    active = pop.device_active(device, day_no)
     _, block_end = days.day_bounds_utc()
     owner = pop.user(device.owners[0])
     plan = day_plan(params.seed, owner, days, block)

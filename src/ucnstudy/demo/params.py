@@ -12,7 +12,7 @@ from ucnstudy.errors import UcnError
 
 # Bump when the generator's output changes for the same parameters, so that a study built by an
 # older generator is not mistaken for the current one.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 2: TCP performance per network and planted QoS effect; 3: participants come and go
 
 # The UCN study's mix: 11 participants in France, 14 in the UK.
 FRANCE_SHARE = 11 / 25

@@ -2,7 +2,9 @@
 
 Shaped like the UCN study: users in France (Europe/Paris) and the UK (Europe/London), UK
 households split into wife/husband accounts, about two devices per user, and a tablet or laptop
-shared by the members of some households.
+shared by the members of some households. Participants come and go as in the real study (studies
+of 7 days or more): some join late, some leave early, some take a holiday with no data, and one
+withdraws half-way (their data stops and their VPN leases end then).
 """
 
 from __future__ import annotations
@@ -91,6 +93,17 @@ class User:
     starttime: datetime
     employed: bool
     places: dict[str, tuple[float, float]]  # place name -> (lat, lon)
+    first_day: int = 0  # days of the study the user takes part in: [first_day, last_day) ...
+    last_day: int = 1 << 30
+    holiday: tuple[int, int] | None = None  # ... except these days [from, to): away, no data
+    withdrawn: bool = False  # left the study half-way (last_day) and withdrew
+
+    def observed(self, day_no: np.ndarray) -> np.ndarray:
+        """Which of these study days the user takes part in."""
+        on = (day_no >= self.first_day) & (day_no < self.last_day)
+        if self.holiday is not None:
+            on &= (day_no < self.holiday[0]) | (day_no >= self.holiday[1])
+        return on
 
 
 @dataclass
@@ -143,6 +156,17 @@ class Population:
     def timezone(self, device: Device) -> str:
         return TIMEZONES[self.country(device)]
 
+    def device_active(self, device: Device, day_no: np.ndarray) -> np.ndarray:
+        """Days the device is used: its own span, on days one of its users takes part."""
+        owners = np.zeros(len(day_no), dtype=bool)
+        for uid in device.owners:
+            owners |= self.user(uid).observed(day_no)
+        return owners & (day_no >= device.first_day) & (day_no < device.last_day)
+
+    @property
+    def withdrawn(self) -> list[str]:
+        return [u.username for u in self.users if u.withdrawn]
+
 
 def build_population(params: DemoParams) -> Population:
     rng = np.random.default_rng([params.seed, 0])
@@ -166,7 +190,40 @@ def build_population(params: DemoParams) -> Population:
             name = DEVICE_NAMES[platform]
             _add_device(pop, rng, params, platform, f"{hh.family}.{name}", name, list(hh.members), "home")
     _swap_some_leases(pop, rng, params)
+    _come_and_go(pop, params)
     return pop
+
+
+def _come_and_go(pop: Population, params: DemoParams) -> None:
+    """Who joins late, leaves early, takes a holiday, withdraws (own random stream: the rest of
+    the population is the same as without it)."""
+    if params.days < 7:
+        return
+    rng = np.random.default_rng([params.seed, 0, 9])
+    days = params.days
+    for user in pop.users:
+        user.last_day = days
+        if rng.random() < 0.15:
+            user.first_day = int(rng.integers(1, days // 3 + 1))
+        if rng.random() < 0.15:
+            user.last_day = int(rng.integers(2 * days // 3, days))
+        length = int(rng.integers(2, max(3, days // 5) + 1))
+        if days >= 10 and rng.random() < 0.3 and user.last_day - user.first_day > length + 2:
+            start = int(rng.integers(user.first_day + 1, user.last_day - length))
+            user.holiday = (start, start + length)
+    staying = [u for u in pop.users if u.last_day == days and u.first_day < days // 2 - 1]
+    if len(pop.users) >= 5 and staying:
+        quitter = staying[int(rng.integers(len(staying)))]
+        quitter.last_day, quitter.withdrawn = days // 2, True
+        _end_leases(pop, quitter, pop.start_epoch + days // 2 * 86400)
+
+
+def _end_leases(pop: Population, user: User, when: float) -> None:
+    """The withdrawn user's personal devices lose their VPN addresses when they leave."""
+    for device in pop.devices:
+        if device.owners == [user.id]:
+            device.leases = [(a, f, when if t is None or t > when else t) for a, f, t in device.leases
+                             if f is None or f < when]
 
 
 def _households(rng: np.random.Generator, n_users: int) -> list[Household]:

@@ -89,7 +89,7 @@ class Reattribution:
         return sum(sum(pairs.values()) for pairs in self.moved.values())
 
 
-def _lease_of(table: str, ts: str) -> str:
+def _lease_of(ts: str) -> str:
     """The device holding the row's srcip at its time; latest lease first (as sources.leases)."""
     return (
         "(SELECT l.devid FROM device_addresses AS l WHERE l.address = t.srcip "
@@ -121,7 +121,7 @@ def reattribute(study: Study) -> Reattribution:
             if table not in existing:
                 continue
             where, params = _attributed(table)
-            lease = _lease_of(table, ts)
+            lease = _lease_of(ts)
             moves = writer.fetchall(
                 f"SELECT t.devid, {lease} AS new, count(*) FROM {quote(table)} AS t WHERE {where} "
                 "GROUP BY 1, 2", params)

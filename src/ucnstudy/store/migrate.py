@@ -16,15 +16,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-from ibis.backends.sql.datatypes import DuckDBType, PostgresType
+from typing import TYPE_CHECKING
 
 from ucnstudy import __version__
 from ucnstudy.errors import StudyError
 from ucnstudy.schema import SCHEMA_VERSION, TABLES, Column, Table
 from ucnstudy.store.engine import Writer, index_statements, quote
 
-_TYPES = {"duckdb": DuckDBType, "postgres": PostgresType}
+if TYPE_CHECKING:  # the study module imports this one
+    from ucnstudy.store.study import Study
+
+
+
+def engine_types(engine_name: str) -> type:
+    """Ibis's SQL type printer of the engine (loaded only when a study is upgraded)."""
+    from ibis.backends.sql.datatypes import DuckDBType, PostgresType
+
+    return {"duckdb": DuckDBType, "postgres": PostgresType}[engine_name]
 
 
 @dataclass(frozen=True)
@@ -48,30 +56,29 @@ class Upgrade:
     columns: list[str] = field(default_factory=list)  # table.column added
 
 
-def study_version(study: object) -> int | None:
+def study_version(study: Study) -> int | None:
     """The schema version of the study; None for an empty study (no canonical table yet)."""
-    engine = study.engine  # type: ignore[attr-defined]
-    existing = engine.existing_tables()
+    existing = study.engine.existing_tables()
     if "schema_versions" in existing:
-        found = study.table("schema_versions").version.max().execute()  # type: ignore[attr-defined]
-        if found is not None and found == found:  # NaN: no row
+        _, rows = study.engine.read_rows("SELECT max(version) FROM schema_versions")  # no Ibis
+        found = rows[0][0] if rows else None
+        if found is not None:
             return int(found)
     return 1 if existing & set(TABLES) else None
 
 
-def check_version(study: object) -> None:
+def check_version(study: Study) -> None:
     """A clear error for a study of another schema version (see the module doc)."""
     version = study_version(study)
     if version is None or version == SCHEMA_VERSION:
         return
-    url = study.url.redacted  # type: ignore[attr-defined]
+    url = study.url.redacted
     if version > SCHEMA_VERSION:
         raise StudyError(
             f"the study {url} was written with schema version {version}, newer than this "
             f"ucnstudy {__version__} knows ({SCHEMA_VERSION}): upgrade ucnstudy to open it")
     hint = ("upgrade the DuckDB or PostgreSQL study it was exported from (`ucn upgrade`) and "
-            "export it again" if study.engine.name == "spark"  # type: ignore[attr-defined]
-            else "run `ucn upgrade` to migrate it in place")
+            "export it again" if study.engine.name == "spark" else "run `ucn upgrade` to migrate it in place")
     raise StudyError(f"the study {url} has schema version {version}, older than this "
                      f"ucnstudy's ({SCHEMA_VERSION}): {hint}")
 
@@ -81,20 +88,20 @@ def record_version(writer: Writer, version: int = SCHEMA_VERSION) -> None:
                    (version, datetime.now(UTC).replace(tzinfo=None), __version__))
 
 
-def upgrade(study: object) -> Upgrade:
+def upgrade(study: Study) -> Upgrade:
     """Bring the study to SCHEMA_VERSION in place, in one transaction (see the module doc)."""
-    study._writable()  # type: ignore[attr-defined]
-    engine = study.engine  # type: ignore[attr-defined]
+    study._writable()
+    engine = study.engine
     version = study_version(study)
     if version is None:
-        raise StudyError(f"no study at {study.url.redacted} to upgrade: run `ucn demo` or an import")  # type: ignore[attr-defined]
+        raise StudyError(f"no study at {study.url.redacted} to upgrade: run `ucn demo` or an import")
     if version > SCHEMA_VERSION:
         check_version(study)
     result = Upgrade(version, SCHEMA_VERSION)
     if version == SCHEMA_VERSION:
         return result
     with engine.transaction() as writer:
-        _additive(writer, _TYPES[engine.name], result)
+        _additive(writer, engine_types(engine.name), result)
         for migration in MIGRATIONS:
             if migration.version > version and migration.data is not None:
                 migration.data(writer)
