@@ -11,7 +11,8 @@ from pathlib import Path
 
 import dpkt
 import pytest
-from tests.pcap_helpers import DEVICE, T0, ip_frame
+
+from pcap_helpers import DEVICE, T0, ip_frame
 
 SERVER = "93.184.216.34"
 MSS = 1448

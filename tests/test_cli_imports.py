@@ -44,3 +44,15 @@ def test_the_analysis_registry_and_parameters_load_no_heavy_library():
               "from ucnstudy.report import ReportOptions")
     assert loaded_after(params) == []
     assert loaded_after("import ucnstudy\nucnstudy.open(':memory:')") != []  # opening a study does
+
+
+def test_ucn_info_loads_neither_ibis_nor_pyarrow(tmp_path: Path):
+    """`ucn info` answers from two SQL queries on the engine's own connection (and the privacy
+    manifest and schema version are read the same way)."""
+    from ucnstudy import open_study
+
+    path = tmp_path / "s.duckdb"
+    with open_study(path) as study:
+        study.create_schema()
+    run = f"from ucnstudy.cli import main\nassert main(['--db', {str(path)!r}, 'info']) == 0"
+    assert [m for m in loaded_after(run) if m != "duckdb"] == []

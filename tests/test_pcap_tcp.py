@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from tests.pcap_helpers import parse_capture, write_pcap
-from tests.tcp_scenarios import MSS, Conn, lossy_transfer, ordered, tshark_flows
 
+from pcap_helpers import parse_capture, write_pcap
+from tcp_scenarios import MSS, Conn, lossy_transfer, ordered, tshark_flows
 from ucnstudy.sources.pcap.capture import CaptureImport, CaptureOptions, guess_addresses
 from ucnstudy.sources.pcap.tcpperf import TcpTracker, compiled_scan
 

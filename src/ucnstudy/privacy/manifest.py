@@ -45,12 +45,13 @@ def _read(study: Study) -> dict[str, Any] | None:
     if engine.name == "duckdb" and MANIFEST_TABLE in engine.existing_tables():
         row = engine.raw.execute(f'SELECT manifest FROM "{MANIFEST_TABLE}"').fetchone()
         return json.loads(row[0]).get("privacy") if row else None
+    root = getattr(engine, "path", None)
+    if engine.name != "spark" or not isinstance(root, Path):
+        return None
     from ucnstudy.store.export import MANIFEST
 
-    root = getattr(engine, "path", None)
-    if engine.name == "spark" and isinstance(root, Path) and (root / MANIFEST).is_file():
-        return json.loads((root / MANIFEST).read_text()).get("privacy")
-    return None
+    manifest = root / MANIFEST
+    return json.loads(manifest.read_text()).get("privacy") if manifest.is_file() else None
 
 
 def lost_columns(manifest: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
