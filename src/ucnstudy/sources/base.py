@@ -104,13 +104,16 @@ def _import_file(kind: str, parser: Parser, ctx: IngestContext, tasks: tuple[str
         raise InputError(path, "no such file")
     digest = BackgroundDigest(path)
     try:
-        # a path seen before is likely a re-run: know the digest first and skip without
-        # parsing; a new path is parsed while the digest is computed (checked at commit)
-        sha256 = _known_digest(study, kind, path, digest) if study.imported_path(kind, path) \
-            else digest.result
+        # a replaced file needs its digest first (its earlier imports are found by it); a path
+        # seen before is likely a re-run: know the digest first and skip without parsing; a new
+        # path is parsed while the digest is computed (checked at commit)
         if replace:
-            sha256 = digest.result()
+            sha256: str | Callable[[], str] = digest.result()
             ctx.replacing = tuple(study.imports_of_file(kind, path, sha256))
+        elif study.imported_path(kind, path):
+            sha256 = _known_digest(study, kind, path, digest)
+        else:
+            sha256 = digest.result
         with study.load(kind, path, sha256, options=ctx.options, replace=replace) as load:
             if load is not None:
                 for task in tasks:
