@@ -27,11 +27,12 @@ def main() -> None:
     from ucnstudy.cli import exit_now
     from ucnstudy.cli import main as ucn_main
     from ucnstudy.cli.importers import pcap as command
+    from ucnstudy.sources import pcap as pcap_source
     from ucnstudy.store import Study
     from ucnstudy.store.background import BackgroundLoad
 
     marks: dict[str, float] = {"start": time.time()}
-    parser_of = command.pcap_parser
+    parser_of = pcap_source.pcap_parser  # the command imports it from there when it runs
 
     def timed_parser(*a: object, **k: object):  # type: ignore[no-untyped-def]
         parse = parser_of(*a, **k)
@@ -61,7 +62,7 @@ def main() -> None:
         enrich(study)
         marks["enrich"] = time.time()
 
-    command.pcap_parser, BackgroundLoad.close = timed_parser, timed_close  # type: ignore[method-assign]
+    pcap_source.pcap_parser, BackgroundLoad.close = timed_parser, timed_close  # type: ignore[method-assign]
     Study.load, command._enrich = timed_load, timed_enrich  # type: ignore[method-assign]
     code = ucn_main(args)
     marks["main"] = time.time()
