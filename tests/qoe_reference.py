@@ -26,21 +26,39 @@ def _has(text: str | None, parts: list[str]) -> bool:
     return any(p in (text or "").lower() for p in parts)
 
 
-def user_events(rows: Rows) -> dict[str, list[tuple[datetime, int, str]]]:
-    """username -> sorted (ts, devid, domain) of user events on personal devices."""
+def recurring(evs: list[tuple[datetime, int, str | None]], share: float, min_hours: int
+              ) -> set[tuple[int, str]]:
+    """(device, domain) pairs seen in >= min_hours clock hours and >= share of the device's hours."""
+    hour = {}
+    for ts, dev, _ in evs:
+        hour.setdefault(dev, set()).add(ts.replace(minute=0, second=0, microsecond=0))
+    seen: dict[tuple[int, str], set[datetime]] = {}
+    for ts, dev, dom in evs:
+        if dom is not None:
+            seen.setdefault((dev, dom), set()).add(ts.replace(minute=0, second=0, microsecond=0))
+    return {k for k, hours in seen.items()
+            if len(hours) >= min_hours and len(hours) >= share * len(hour[k[0]])}
+
+
+def user_events(rows: Rows, share: float = 0.0, min_hours: int = 6
+                ) -> dict[str, list[tuple[datetime, int, str]]]:
+    """username -> sorted (ts, devid, domain) of user events on personal devices, without the
+    recurring domains' events when share > 0."""
     out = {}
     for user, ids in devices_of(rows, False).items():
         evs = [(r["ts"], r["devid"], r.get("query_domain") or r.get("query"))
                for r in rows["dnsreqs"] if r["devid"] in ids and r.get("user_req") is True]
         evs += [(r["ts"], r["devid"], r.get("req_url_domain") or r.get("req_url_host"))
                 for r in rows["httpreqs"] if r["devid"] in ids and r.get("user_url") is True]
-        out[user] = sorted(evs, key=lambda e: e[0])
+        drop = recurring(evs, share, min_hours) if share > 0 else set()
+        out[user] = sorted((e for e in evs if (e[1], e[2]) not in drop), key=lambda e: e[0])
     return out
 
 
-def activities(rows: Rows, gap: float = 600, min_events: int = 3) -> list[dict[str, Any]]:
+def activities(rows: Rows, gap: float = 600, min_events: int = 3, share: float = 0.0,
+               min_hours: int = 6) -> list[dict[str, Any]]:
     out = []
-    for user, evs in sorted(user_events(rows).items()):
+    for user, evs in sorted(user_events(rows, share, min_hours).items()):
         for run in split_runs(evs, gap):
             if (run[-1][0] - run[0][0]).total_seconds() >= 1 and len(run) >= min_events:
                 out.append({"username": user, "start": run[0][0], "end": run[-1][0], "events": run})
@@ -209,8 +227,23 @@ def _qos(rows: Rows, devs: set[int], a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _network_qos(rows: Rows, devs: set[int], a: dict[str, Any], half_width: float
+                 ) -> dict[str, Any]:
+    lo, hi = a["start"] - timedelta(seconds=half_width), a["start"] + timedelta(seconds=half_width)
+    fl = [f for f in rows["flows"] if f["devid"] in devs and lo <= f["startts"] <= hi
+          and f.get("retrans_pkts_out") is not None]
+    packets = [(f.get("packets_in") or 0) + (f.get("packets_out") or 0) for f in fl]
+    lost = [f["retrans_pkts_out"] + (f.get("retrans_pkts_in") or 0) for f in fl]
+    rtts = [v for f in fl if (v := f.get("rtt_access_mean_ms", f.get("hs_rtt_access_ms"))
+                                   if f.get("rtt_access_mean_ms") is not None
+                                   else f.get("hs_rtt_access_ms")) is not None]
+    return {"net_tcp_packets": sum(packets), "net_rtt_access_ms": _median(rtts),
+            "net_retrans_rate": sum(lost) / sum(packets) if sum(packets) else None}
+
+
 def activity_qoe(rows: Rows, gap: float = 600, min_events: int = 3,
-                 rules: NetworkRules | None = None) -> list[dict[str, Any]]:
+                 rules: NetworkRules | None = None, share: float = 0.5, min_hours: int = 6,
+                 net_window: float = 1800.0) -> list[dict[str, Any]]:
     """One dict per activity with the columns of activity-qoe (times as datetimes)."""
     rules = rules or NetworkRules()
     nets, trips = network_rows(rows, rules), travel(rows, rules)
@@ -219,7 +252,7 @@ def activity_qoe(rows: Rows, gap: float = 600, min_events: int = 3,
     user = {u["username"]: u for u in rows["users"]}
     uid = {u["username"]: u["id"] for u in rows["users"]}
     out = []
-    for a in activities(rows, gap, min_events):
+    for a in activities(rows, gap, min_events, share, min_hours):
         counts: dict[int, int] = {}
         for _, d, _ in a["events"]:
             counts[d] = counts.get(d, 0) + 1
@@ -242,5 +275,6 @@ def activity_qoe(rows: Rows, gap: float = 600, min_events: int = 3,
             "place": _place(rows, carried, a), "moving": _moving(rows, trips, carried, a),
             "local_hour": start_local.hour, "weekday": start_local.weekday(),
             **_multitasking(rows, a, devs), **_qos(rows, devs, a),
+            **_network_qos(rows, devs, a, net_window),
         })
     return out

@@ -178,7 +178,9 @@ def random_study(draw: st.DrawFn) -> Builder:
     b.device("ann.phone", "ann", platform="iphone", devtype="phone")
     b.device("ben.pc", "ben", platform="windows-pc", devtype="pc")
     logins = ["ann.mac", "ann.phone", "ben.pc"]
-    times = draw(st.lists(st.integers(0, 4000), min_size=3, max_size=30, unique=True))
+    spread = draw(st.sampled_from([1, 10]))  # 10: over 11 hours, where hosts recur hour after hour
+    times = [t * spread for t in draw(st.lists(st.integers(0, 4000), min_size=3, max_size=30,
+                                               unique=True))]
     for t in times:
         login = draw(st.sampled_from(logins))
         b.dns(login, at(t), f"h{t % 4}.com", query_domain=f"d{t % 3}.com")
@@ -193,7 +195,7 @@ def random_study(draw: st.DrawFn) -> Builder:
               lat=draw(st.sampled_from([None, 48.0, 48.05])), lon=2.0,
               kind=draw(st.sampled_from([None, "place", "move"])))
     for _ in range(draw(st.integers(0, 5))):
-        t = draw(st.integers(0, 4000))
+        t = draw(st.integers(0, 4000)) * spread
         tcp = draw(st.booleans())
         b.add("flows", devid=b.dev(draw(st.sampled_from(logins))), startts=at(t), endts=at(t + 5),
               **(TCP | {"retrans_pkts_in": draw(st.integers(0, 9)),
@@ -204,7 +206,41 @@ def random_study(draw: st.DrawFn) -> Builder:
 
 # Each example compiles and runs the whole query (a few seconds on a shared machine): few examples.
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(random_study(), st.sampled_from([120.0, 600.0]))
-def test_random_studies_equal_the_reference(b: Builder, gap: float) -> None:
-    df = activity_qoe(b.reload(scratch()), ActivityQoeParams(gap=gap))
-    assert_matches(df, reference(b.rows, gap=gap))
+@given(random_study(), st.sampled_from([120.0, 600.0]), st.sampled_from([0.0, 0.3, 0.6]),
+       st.sampled_from([1, 3]), st.sampled_from([60.0, 1800.0]))
+def test_random_studies_equal_the_reference(b: Builder, gap: float, share: float, hours: int,
+                                            window: float) -> None:
+    p = ActivityQoeParams(gap=gap, recurring_share=share, recurring_min_hours=hours,
+                          net_window=window)
+    df = activity_qoe(b.reload(scratch()), p)
+    assert_matches(df, reference(b.rows, gap=gap, share=share, min_hours=hours, net_window=window))
+
+
+def test_a_poll_no_longer_chains_activities_and_the_network_qos_is_around_the_start() -> None:
+    """A host polled every 5 minutes for 10 hours bridges two browsing activities into one; the
+    recurring-domain rule drops it. net_* come from the TCP flows within net_window of the start,
+    the activity's own flows or not."""
+    b = Builder()
+    b.user("ann", "fr")
+    b.device("ann.phone", "ann", platform="iphone", devtype="phone")
+    for i in range(120):
+        b.dns("ann.phone", at(i * 300.0 + 7), "poll.example.net")
+    events(b, "ann.phone", 7200, domain="news.fr", step=60.0)
+    events(b, "ann.phone", 21600, domain="shop.fr", step=60.0)
+    flow = TCP | {"packets_in": 300, "packets_out": 100, "retrans_pkts_in": 30, "retrans_pkts_out": 10}
+    b.add("flows", devid=b.dev("ann.phone"), startts=at(7200 - 1000), endts=at(7200 - 990), **flow)
+    b.add("flows", devid=b.dev("ann.phone"), startts=at(7200 + 5), endts=at(7200 + 60), **TCP)
+    b.add("flows", devid=b.dev("ann.phone"), startts=at(7200 + 4000), endts=at(7200 + 4010), **TCP)
+    with open_study(":memory:") as study:
+        study.create_schema()
+        study = b.load(study)
+        chained = activity_qoe(study, ActivityQoeParams(recurring_share=0.0))
+        split = activity_qoe(study, ActivityQoeParams())
+    assert len(chained) == 1 and chained.loc[0, "duration_s"] > 35_000
+    assert split["duration_s"].tolist() == [180.0, 180.0]
+    first = split.iloc[0]
+    assert first["net_tcp_packets"] == 400 + 140  # the flow 1000 s before and its own flow
+    assert first["net_retrans_rate"] == pytest.approx((40 + 5) / 540)
+    assert first["tcp_packets"] == 140 and first["retrans_rate_in"] == pytest.approx(4 / 100)
+    assert split.iloc[1]["net_tcp_packets"] == 0 and pd.isna(split.iloc[1]["net_retrans_rate"])
+    assert_matches(split, reference(b.rows))

@@ -6,6 +6,7 @@ import io
 import json
 import pydoc
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -84,9 +85,17 @@ RIGHT = {bool: st.booleans(), int: st.integers(), str: st.text(),
 WRONG = {bool: st.integers() | st.text(), int: st.floats() | st.text() | st.booleans(),
          str: st.integers() | st.floats(allow_nan=False), float: st.text() | st.booleans()}
 SIMPLE = [(a, p) for a in sorted(ANALYSES) for p in ANALYSES[a].parameters() if p.annotation in RIGHT]
+# strings an analysis parses further: only well-formed ones are of the right type
+FORMED = {"loss_bounds": st.sampled_from(["0.01,0.03", "0,1"]),
+          "rtt_bounds": st.sampled_from(["20,60", "5,500.5"])}
 
 
-@given(st.sampled_from(SIMPLE).flatmap(lambda ap: st.tuples(st.just(ap), RIGHT[ap[1].annotation],
+def right(param: Any) -> st.SearchStrategy[Any]:
+    values = FORMED.get(param.name, RIGHT[param.annotation])
+    return values if param.minimum is None else values.filter(lambda v: v >= param.minimum)
+
+
+@given(st.sampled_from(SIMPLE).flatmap(lambda ap: st.tuples(st.just(ap), right(ap[1]),
                                                             WRONG[ap[1].annotation])))
 def test_keywords_of_the_right_type_are_taken_and_others_refused(case):
     (name, param), good, bad = case

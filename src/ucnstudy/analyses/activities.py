@@ -39,6 +39,11 @@ class ActivityDefinition(EventParams):
         "help": "keep activities lasting at least this many seconds"})
     min_events: int = field(default=3, metadata={
         "help": "keep activities with at least this many events (original: more than 2)"})
+    recurring_share: float = field(default=0.0, metadata={"min": 0.0, "help": (
+        "drop the events of a device's domains seen in at least this share of the hours in which "
+        "the device has events (polls and other background chatter); 0 keeps every event")})
+    recurring_min_hours: int = field(default=6, metadata={"min": 0, "help": (
+        "with recurring-share: only domains seen in at least this many distinct hours are dropped")})
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,34 @@ class ActivitiesParams(ActivityDefinition):
         "help": "per-user statistics (count, duration and events quantiles) instead of the list"})
 
 
+def recurring_domains(ev: ir.Table, share: float, min_hours: int) -> ir.Table:
+    """(devid, domain) pairs seen in at least `min_hours` distinct clock hours and in at least
+    `share` of the hours in which the device has events: the device's background chatter.
+    Domains, not hosts: an anonymised export keeps domains and coarsens hosts."""
+    hours = ev.select("devid", "domain", hour=ev.ts.truncate("h"))
+    per_device = hours.group_by("devid").agg(device_hours=hours.hour.nunique())
+    per_domain = hours.filter(hours.domain.notnull()).group_by("devid", "domain").agg(
+        domain_hours=hours.hour.nunique())
+    j = per_domain.join(per_device, "devid")
+    rec = j.filter((j.domain_hours >= min_hours) & (j.domain_hours >= j.device_hours * share))
+    return rec.select("devid", "domain")
+
+
+def activity_user_events(study: Study, p: ActivityDefinition) -> ir.Table:
+    """The user events activities are made of: `user_events`, without the recurring domains'
+    events when `recurring_share` > 0."""
+    ev = user_events(study, p)
+    if p.recurring_share <= 0:
+        return ev
+    return ev.anti_join(recurring_domains(ev, p.recurring_share, p.recurring_min_hours),
+                        ["devid", "domain"])
+
+
 def tagged_events(study: Study, p: ActivityDefinition, columns: tuple[str, ...] = ()
                   ) -> ir.Table:
     """User events (user_id, devid, ts and `columns` of `user_events`) with their activity
     number (per user, from 1, kept or not). Few columns: the windows sort every column."""
-    ev = user_events(study, p).select("user_id", "devid", "ts", *columns)
+    ev = activity_user_events(study, p).select("user_id", "devid", "ts", *columns)
     # windows partition by the integer user id: cheaper to sort than the name
     prev = ev.ts.lag().over(ibis.window(group_by="user_id", order_by="ts"))
     starts = prev.isnull() | (elapsed_us(ev.ts, prev) > micros(p.gap))
@@ -69,7 +97,7 @@ def device_runs(study: Study, p: ActivityDefinition) -> ir.Table:
     """Runs of one device's consecutive user events with gaps <= gap: user_id, devid,
     run_start, run_end, size. The one window over every event (a lag, a lead and a row number
     on a single sort); the rest works on the runs, a few percent of the events."""
-    ev = user_events(study, p).select("user_id", "devid", "ts")
+    ev = activity_user_events(study, p).select("user_id", "devid", "ts")
     w = ibis.window(group_by=["user_id", "devid"], order_by="ts")
     prev, nxt = ev.ts.lag().over(w), ev.ts.lead().over(w)
     marked = ev.mutate(rn=ibis.row_number().over(w),

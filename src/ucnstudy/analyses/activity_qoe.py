@@ -17,7 +17,7 @@ from ucnstudy.analyses.activities import (
     activity_events,
 )
 from ucnstudy.analyses.activity_context import PHONE_PLATFORMS
-from ucnstudy.analyses.common import elapsed_us, frame, iso_utc, us_to_s
+from ucnstudy.analyses.common import elapsed_us, frame, iso_utc, micros, us_to_s
 from ucnstudy.analyses.context import (
     UNKNOWN,
     NetworkRules,
@@ -41,12 +41,21 @@ COLUMNS = ["username", "activity", "start", "end", "duration_s", "events", "devi
            "place", "moving", "local_hour", "weekday", "domains", "parallel_devices",
            "parallel_domains", "user_agents", "multitasking", "flows", "bytes", "tcp_packets",
            "rtt_access_ms", "rtt_internet_ms", "retrans_rate_out", "retrans_rate_in",
-           "bulk_mbps_in", "bulk_mbps_out"]
+           "bulk_mbps_in", "bulk_mbps_out", "net_tcp_packets", "net_rtt_access_ms",
+           "net_retrans_rate"]
 MINUTE_US = 60_000_000
 
 
 @dataclass(frozen=True)
 class ActivityQoeParams(ActivityDefinition, NetworkRules):
+    # QoE compares what users did: a poll every few minutes would chain their activities into
+    # one another and hide how long each lasted (docs/analyses.md#activity-qoe)
+    recurring_share: float = field(default=0.5, metadata={"min": 0.0, "help": (
+        "drop the events of a device's domains seen in at least this share of the hours in which "
+        "the device has events (polls and other background chatter); 0 keeps every event")})
+    net_window: float = field(default=1800.0, metadata={"min": 0.0, "help": (
+        "half-width in seconds of the window around an activity's start whose TCP flows on its "
+        "devices give the network's QoS at the time (net_* columns)")})
     with_phones: bool = field(default=True, metadata={
         "help": "take place and mobility also from the user's phones (users carry their phone)"})
 
@@ -125,6 +134,22 @@ def _qos(study: Study, devs: ir.Table) -> ir.Table:
     )
 
 
+def _network_qos(study: Study, devs: ir.Table, half_width_s: float) -> ir.Table:
+    """The network's QoS when the activity began: the TCP flows of its devices starting within
+    `half_width_s` of its start, background included. Unlike the activity's own flows, this
+    does not shrink with the activity: a short activity has few packets and often no loss."""
+    f = study.table("flows")
+    f = f.filter(f.retrans_pkts_out.notnull())
+    width = ibis.interval(microseconds=micros(half_width_s))
+    d = devs.select("username", "activity", "devid", lo=devs.start - width, hi=devs.start + width)
+    j = d.join(f, [d.devid == f.devid, f.startts >= d.lo, f.startts <= d.hi])
+    packets = j.packets_in + j.packets_out
+    return j.group_by(KEYS).agg(
+        net_tcp_packets=packets.sum(),
+        net_rtt_access_ms=j.rtt_access_mean_ms.fill_null(j.hs_rtt_access_ms).median(),
+        net_retrans_rate=_rate(j.retrans_pkts_out + j.retrans_pkts_in.fill_null(0), packets))
+
+
 def _local(study: Study, acts: ir.Table) -> ir.Table:
     t = local_time(study, acts.select("username", "activity", "start"), ts="start",
                    out="local_start")
@@ -143,7 +168,8 @@ def activity_qoe_expr(study: Study, p: ActivityQoeParams) -> ir.Table:
     for extra in (n_dev, _primary_device(per, study), activity_networks(study, devs, p),
                   activity_places(study, _carried(study, p, devs)),
                   activity_mobility(study, _carried(study, p, devs), p), _local(study, acts),
-                  _multitasking(study, p, acts, devs), _qos(study, devs)):
+                  _multitasking(study, p, acts, devs), _qos(study, devs),
+                  _network_qos(study, devs, p.net_window)):
         out = _attach(out, extra)
     par = out.parallel_devices.fill_null(1)
     out = out.mutate(
@@ -154,7 +180,7 @@ def activity_qoe_expr(study: Study, p: ActivityQoeParams) -> ir.Table:
         domains=out.domains.fill_null(0), parallel_devices=par,
         parallel_domains=out.parallel_domains.fill_null(0),
         user_agents=out.user_agents.fill_null(0), flows=out.flows.fill_null(0),
-        tcp_packets=out.tcp_packets.fill_null(0),
+        tcp_packets=out.tcp_packets.fill_null(0), net_tcp_packets=out.net_tcp_packets.fill_null(0),
         multitasking=(par > 1) | (out.user_agents.fill_null(0) > 1))
     return out.select(*COLUMNS).order_by(["username", "start"])
 

@@ -2,23 +2,28 @@
 
 From the rows of activity-qoe (one portable query), activity duration and size (bytes) are
 compared between the levels of each factor: device type, network type, and the RTT and loss
-class of the activity (terciles within each user, device type and network type: low, mid,
-high). Within a user each level is
-compared with the reference level (the most common device or network type over all users, the
-low QoS class) by a two-sided Mann-Whitney U test; over all users the per-user log ratios of
-medians are tested against 0 by a Wilcoxon signed-rank test (a paired, within-user test).
-docs/analyses.md says why. A cell with fewer activities (or users) than the minimum gets no test.
+class of the network when the activity began (the net_* columns of activity-qoe). Classes are
+fixed bounds by default (`loss_bounds`, `rtt_bounds`) or terciles within each user, device type
+and network type. The QoS factors compare each activity's duration and size divided by the
+median of its (user, device type, network type) stratum (measures `duration_rel`, `bytes_rel`),
+so that poor QoS met on another device or network is not mistaken for its effect. Within a user
+each level is compared with the reference level (the most common device or network type over
+all users, the low QoS class) by a two-sided Mann-Whitney U test; over all users the per-user
+log ratios of medians are tested against 0 by a Wilcoxon signed-rank test (a paired,
+within-user test). docs/analyses.md says why. A cell with fewer activities (or users) than the
+minimum gets no test.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ucnstudy.analyses.activity_qoe import ActivityQoeParams, activity_qoe_expr
 from ucnstudy.analyses.common import frame
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import np, pd, stats
+from ucnstudy.params import ParameterError
 
 if TYPE_CHECKING:
     from ucnstudy.store import Study
@@ -27,6 +32,8 @@ COLUMNS = ["scope", "username", "factor", "level", "reference", "measure", "user
            "median", "median_ref", "ratio", "effect", "test", "p_value", "note"]
 FACTORS = ("device_type", "network_type", "rtt_class", "loss_class")
 MEASURES = ("duration_s", "bytes")
+QOS_FACTORS = ("rtt_class", "loss_class")
+RELATIVE = {"duration_s": "duration_rel", "bytes": "bytes_rel"}  # the QoS factors' measures
 CLASSES = ("low", "mid", "high")
 STRATA = ("username", "device_type", "network_type")  # QoS classes are terciles within these
 ALL = "(all users)"
@@ -40,23 +47,68 @@ class QoeEffectsParams(ActivityQoeParams):
     min_users: int = field(default=5, metadata={
         "help": "fewest users with both cells for the test over all users"})
     min_packets: int = field(default=50, metadata={
-        "help": "fewest TCP packets for an activity to get an RTT and loss class"})
+        "help": "fewest TCP packets around an activity's start for an RTT and loss class"})
+    qos_classes: Literal["bounds", "terciles"] = field(default="bounds", metadata={
+        "help": "QoS classes from fixed bounds (loss-bounds, rtt-bounds) or from terciles within "
+                "each user, device type and network type"})
+    loss_bounds: str = field(default="0.01,0.03", metadata={
+        "help": "retransmission rates where the mid and the high loss classes begin"})
+    rtt_bounds: str = field(default="20,60", metadata={
+        "help": "access RTTs in ms where the mid and the high RTT classes begin"})
+
+    def __post_init__(self) -> None:
+        for factor in QOS_FACTORS:  # a wrong bound fails before the query runs
+            self.bounds(factor)
+
+    def bounds(self, factor: str) -> tuple[float, float]:
+        text = self.loss_bounds if factor == "loss_class" else self.rtt_bounds
+        try:
+            lo, hi = (float(v) for v in text.split(","))
+        except ValueError:
+            raise ParameterError(f"{factor.split('_')[0]}-bounds must be two numbers 'MID,HIGH', "
+                                 f"not {text!r}") from None
+        if not 0 <= lo < hi:
+            raise ParameterError(f"{factor.split('_')[0]}-bounds must satisfy 0 <= MID < HIGH, "
+                                 f"not {text!r}")
+        return lo, hi
 
 
-def classify(acts: pd.DataFrame, min_packets: int = 0) -> pd.DataFrame:
-    """Add rtt, loss and their classes: terciles within each (user, device type, network type)
-    of the activities with at least `min_packets` TCP packets (ties in time order)."""
+def _terciles(acts: pd.DataFrame, value: str) -> pd.Series:
+    """low, mid, high: terciles of `value` within each stratum of at least three (ties in time
+    order)."""
+    out = pd.Series([None] * len(acts), index=acts.index, dtype=object)
+    known = acts.dropna(subset=[value])
+    for _, idx in known.groupby(list(STRATA), sort=True).groups.items():
+        if len(idx) >= len(CLASSES):
+            ranks = acts.loc[idx, value].rank(method="first")
+            out.loc[idx] = pd.qcut(ranks, len(CLASSES), labels=CLASSES).astype(str)
+    return out
+
+
+def _bounded(values: pd.Series, lo: float, hi: float) -> pd.Series:
+    """low below lo, mid from lo to below hi, high from hi; None where unknown."""
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    known = values.notna()
+    v = values[known]
+    out[known] = np.select([v < lo, v < hi], ["low", "mid"], "high")
+    return out
+
+
+def classify(acts: pd.DataFrame, p: QoeEffectsParams | None = None) -> pd.DataFrame:
+    """Add rtt, loss (of the network around the activity's start; the loss only when at least
+    `min_packets` TCP packets were seen there), their classes, and the stratum-relative
+    measures."""
+    p = p or QoeEffectsParams()
     acts = acts.sort_values(["username", "start"], kind="stable").copy()
-    measured = acts["tcp_packets"] >= min_packets
-    acts["rtt"] = acts["rtt_access_ms"]
-    acts["loss"] = acts[["retrans_rate_out", "retrans_rate_in"]].mean(axis=1).where(measured)
+    measured = acts["net_tcp_packets"] >= p.min_packets
+    acts["rtt"] = acts["net_rtt_access_ms"]  # a handshake alone gives an RTT: no packet count
+    acts["loss"] = acts["net_retrans_rate"].where(measured)
     for value, out in (("rtt", "rtt_class"), ("loss", "loss_class")):
-        acts[out] = None
-        known = acts.dropna(subset=[value])
-        for _, idx in known.groupby(list(STRATA), sort=True).groups.items():
-            if len(idx) >= len(CLASSES):
-                ranks = acts.loc[idx, value].rank(method="first")
-                acts.loc[idx, out] = pd.qcut(ranks, len(CLASSES), labels=CLASSES).astype(str)
+        acts[out] = (_terciles(acts, value) if p.qos_classes == "terciles"
+                     else _bounded(acts[value].astype(float), *p.bounds(out)))
+    for measure, rel in RELATIVE.items():
+        median = acts.groupby(list(STRATA), sort=False)[measure].transform("median")
+        acts[rel] = acts[measure] / median.where(median > 0)
     return acts
 
 
@@ -119,13 +171,14 @@ def overall(rows: list[dict[str, object]], factor: str, level: str, ref: str, me
 
 def effects(acts: pd.DataFrame, p: QoeEffectsParams) -> pd.DataFrame:
     """Every (factor, level, measure) per user and over all users."""
-    acts = classify(acts, p.min_packets)
+    acts = classify(acts, p)
     refs = references(acts)
     out: list[dict[str, object]] = []
     for factor in FACTORS:
         levels = sorted(set(acts[factor].dropna()) - {refs[factor], "unknown", ""})
+        measures = [RELATIVE[m] for m in MEASURES] if factor in QOS_FACTORS else MEASURES
         for level in levels:
-            for measure in MEASURES:
+            for measure in measures:
                 rows, cells = [], {}
                 for user, mine in acts.groupby("username", sort=True):
                     x = _cell(mine.loc[mine[factor] == level, measure])

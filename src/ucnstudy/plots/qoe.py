@@ -90,7 +90,7 @@ def activity_qoe_figures(acts: pd.DataFrame, params: Any = None, ctx: Any = None
 def qoe_effects_figures(effects: pd.DataFrame, params: Any = None, ctx: Any = None
                         ) -> list[NamedFigure]:
     """Ratio of median durations per (factor, level) and user; filled markers: p < 0.05."""
-    rows = effects[(effects["measure"] == "duration_s") & effects["ratio"].notna()
+    rows = effects[effects["measure"].isin(["duration_s", "duration_rel"]) & effects["ratio"].notna()
                    & (effects["ratio"] > 0)]
     fig, axes = new_figure(figsize=(9, 0.3 * max(len(rows), 4) + 1.5))
     ax = axes[0, 0]
@@ -111,7 +111,8 @@ def qoe_effects_figures(effects: pd.DataFrame, params: Any = None, ctx: Any = No
         ax.set_xscale("log")
         ax.set_yticks(y, labels, fontsize="x-small")
         ax.invert_yaxis()
-        ax.set_xlabel("Ratio of median activity durations (level / reference)")
+        ax.set_xlabel("Ratio of median activity durations (level / reference; QoS classes: "
+                      "durations relative to their user, device and network type)")
         ax.legend(fontsize="small")
     return [NamedFigure("qoe-effects-duration-ratios", "Effects on activity duration", fig,
                         "Per user and over all users; Mann-Whitney U (per user) and Wilcoxon "
