@@ -168,6 +168,17 @@ def test_tables_equal_a_fresh_run_of_each_analysis(report_dir: tuple[Path, Path]
                 assert same_column(written[col], expected[col]), (run.key, col)
 
 
+def test_derived_runs_equal_their_analysis_exactly(report_dir: tuple[Path, Path]) -> None:
+    """dns-http-summary and qoe-effects come from another run's frame: the same frame."""
+    with open_study(report_dir[0], read_only=True) as study:
+        cache = RunCache(study, {})
+        derived = [run for run in planned_runs() if run.derive is not None]
+        assert {r.key for r in derived} >= {"dns-http-summary", "qoe-effects"}
+        for run in derived:
+            expected = ANALYSES[run.analysis].run(study, make_params(run, {}))
+            pd.testing.assert_frame_equal(cache.get(run).frame, expected, check_exact=True)
+
+
 def test_set_applies_to_every_run_of_the_analysis(report_dir: tuple[Path, Path]) -> None:
     html = (report_dir[1] / "index.html").read_text()
     assert "<th>activities</th><td>gap</td><td>300.0</td>" in html
