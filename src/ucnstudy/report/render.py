@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import pickle
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ucnstudy.plots import NamedFigure
-from ucnstudy.report.sections import FigureJob, NamedTable
+from ucnstudy.report.sections import FigureJob, NamedTable, SectionContent, SectionJob
 
 
 @dataclass
@@ -72,6 +73,21 @@ def build_and_render(job: FigureJob, options: RenderOptions) -> list[RenderedFig
     return out
 
 
+def build_section_and_render(job: SectionJob, options: RenderOptions
+                             ) -> tuple[SectionContent, list[RenderedFigure], float]:
+    """A section's job, then its figures: (its content without figures, the figures, seconds)."""
+    started = time.perf_counter()
+    content = job.build(*job.args)
+    figures: list[RenderedFigure] = []
+    for item in content.figures:
+        if isinstance(item, FigureJob):
+            figures += build_and_render(item, options)
+        else:
+            figures.append(render_figure(item, options))
+    content.figures = []
+    return content, figures, time.perf_counter() - started
+
+
 def _render_pickled(blob: bytes, options: RenderOptions) -> list[RenderedFigure]:
     return [render_figure(pickle.loads(blob), options)]
 
@@ -94,6 +110,13 @@ class FigureRenderer:
         if isinstance(item, FigureJob):
             return self._pool.submit(build_and_render, item, self.options)
         return self._pool.submit(_render_pickled, pickle.dumps(item), self.options)
+
+    def submit_section(self, job: SectionJob) -> Future[tuple[SectionContent, list[RenderedFigure], float]]:
+        if self._pool is None:
+            done: Future[tuple[SectionContent, list[RenderedFigure], float]] = Future()
+            done.set_result(build_section_and_render(job, self.options))
+            return done
+        return self._pool.submit(build_section_and_render, job, self.options)
 
     def close(self) -> None:
         if self._pool is not None:
