@@ -5,6 +5,7 @@ deviceapptraffic, flows, dnsreqs, httpreqs, locations, sockets, runningapps, gt_
 gt_io). Sizes grow with the number of users over one week (chunks are one device and one week),
 so the peak memory of a 10x larger study shows whether memory stays bounded. Each measurement is
 a fresh process (its own peak RSS); loads go into a fresh DuckDB file, without enrichment.
+The default study end to end, per step, is `python -m benchmarks demo_default`.
 """
 
 from __future__ import annotations

@@ -121,8 +121,14 @@ def test_ecdf_gap_is_the_first_value_above_the_quantile():
 
 
 def reference_periodicity(ts: list[float], f: PeriodicityFilter) -> list[bool]:
-    """The definition of reference 4.4 phase B, written with plain loops."""
+    return reference_periodicity_run(ts, f)[0]
+
+
+def reference_periodicity_run(ts: list[float], f: PeriodicityFilter) -> tuple[list[bool], bool]:
+    """The definition of reference 4.4 phase B, written with plain loops: the keep mask, and
+    whether a whole interval was periodic."""
     alive = list(range(len(ts)))
+    whole = False
     while len(alive) >= 3:
         t = [ts[i] for i in alive]
         r = [reference_round(b - a) for a, b in itertools.pairwise(t)]
@@ -151,12 +157,13 @@ def reference_periodicity(ts: list[float], f: PeriodicityFilter) -> list[bool]:
             margin = 0.2 if theo <= 10 else 0.15 if theo <= 100 else 0.1
             if real >= theo * (1 - margin):
                 dropped |= set(g)
+                whole = True
             else:
                 dropped |= {k for k in g[1:] if r[k - 1] == v}
         if not dropped:
             break
         alive = [i for j, i in enumerate(alive) if j not in dropped]
-    return [i in set(alive) for i in range(len(ts))]
+    return [i in set(alive) for i in range(len(ts))], whole
 
 
 @settings(max_examples=150, deadline=None)
@@ -166,6 +173,46 @@ def test_periodicity_matches_reference(iats):
     f = PeriodicityFilter()
     got, _ = f.filter_series(ts)
     assert got.tolist() == reference_periodicity(ts.tolist(), f)
+
+
+def reference_keep(ev: pd.DataFrame, f: PeriodicityFilter) -> list[bool]:
+    """Each (device, host[, block]) series on its own through the loop reference, in time order
+    (ties in row order); a series with a whole periodic interval drops its host everywhere when
+    hosts are shared."""
+    keep = [True] * len(ev)
+    periodic: set[str] = set()
+    rows = list(ev.itertuples(index=False))
+    series: dict[tuple, list[int]] = {}
+    for i, row in enumerate(rows):
+        block = (int(row.ts // f.block),) if f.block else ()
+        series.setdefault((row.devid, row.host, *block), []).append(i)
+    for (_, host, *_), idx in series.items():
+        if len(idx) < 3:
+            continue
+        idx = sorted(idx, key=lambda i: rows[i].ts)
+        alive, whole = reference_periodicity_run([rows[i].ts for i in idx], f)
+        for i, a in zip(idx, alive, strict=True):
+            keep[i] = a
+        if f.share_hosts and whole:
+            periodic.add(host)
+    return [k and (rows[i].host not in periodic) for i, k in enumerate(keep)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), st.sampled_from(["a.com", "b.net", "c.org"]),
+                          st.sampled_from([0.0, 1.0, 2.0, 10.0, 60.0, 61.0, 300.0, 700.0])),
+                min_size=0, max_size=80),
+       st.sampled_from([None, 300]), st.booleans())
+def test_periodicity_keep_filters_every_series_as_the_reference(steps, block, share):
+    """All series filtered at once (one round over every series) equal each series on its own."""
+    clock: dict[tuple[int, str], float] = {}
+    rows = []
+    for dev, host, gap in steps:
+        clock[dev, host] = clock.get((dev, host), 1000.0) + gap
+        rows.append((dev, clock[dev, host], host))
+    ev = events(rows)
+    f = PeriodicityFilter(block=block, share_hosts=share)
+    assert f.keep(ev).tolist() == reference_keep(ev, f)
 
 
 def test_periodicity_drops_a_beacon_and_keeps_irregular_user_events():

@@ -168,6 +168,49 @@ def test_tables_equal_a_fresh_run_of_each_analysis(report_dir: tuple[Path, Path]
                 assert same_column(written[col], expected[col]), (run.key, col)
 
 
+def test_derived_runs_equal_their_analysis_exactly(report_dir: tuple[Path, Path]) -> None:
+    """dns-http-summary and qoe-effects come from another run's frame: the same frame."""
+    with open_study(report_dir[0], read_only=True) as study:
+        cache = RunCache(study, {})
+        derived = [run for run in planned_runs() if run.derive is not None]
+        assert {r.key for r in derived} >= {"dns-http-summary", "qoe-effects"}
+        for run in derived:
+            expected = ANALYSES[run.analysis].run(study, make_params(run, {}))
+            pd.testing.assert_frame_equal(cache.get(run).frame, expected, check_exact=True)
+
+
+def test_figures_drawn_once_are_the_pictures_savefig_draws(report_dir: tuple[Path, Path],
+                                                            tmp_path: Path) -> None:
+    """render_figure lays a figure out itself and fixes its ticks (savefig then skips its own
+    layout draw): the PNG pixels equal those of a plain savefig, for every figure builder."""
+    import io
+
+    from PIL import Image
+
+    from ucnstudy.plots import FIGURES, FigureContext, build_figures
+    from ucnstudy.report.render import RenderOptions, render_figure
+
+    (tmp_path / "figures").mkdir()
+    compared = 0
+    with open_study(report_dir[0], read_only=True) as study:
+        cache = RunCache(study, {})
+        for run in planned_runs():
+            result = cache.get(run)
+            if not run.figures or run.analysis not in FIGURES or result.frame is None:
+                continue
+            plain = build_figures(run.analysis, result.frame, result.params, FigureContext())[:2]
+            drawn = build_figures(run.analysis, result.frame, result.params, FigureContext())[:2]
+            for a, b in zip(plain, drawn, strict=True):
+                buffer = io.BytesIO()
+                a.figure.savefig(buffer, format="png", dpi=80)
+                rendered = render_figure(b, RenderOptions(tmp_path, 80))
+                expected = np.asarray(Image.open(buffer))
+                got = np.asarray(Image.open(tmp_path / rendered.png))
+                assert got.shape == expected.shape and np.array_equal(got, expected), b.name
+                compared += 1
+    assert compared >= 10
+
+
 def test_set_applies_to_every_run_of_the_analysis(report_dir: tuple[Path, Path]) -> None:
     html = (report_dir[1] / "index.html").read_text()
     assert "<th>activities</th><td>gap</td><td>300.0</td>" in html

@@ -91,16 +91,36 @@ class Runner:
         return events, det.detect(events)
 
 
-def evaluate_study(study: Study, params: EvaluationParams | None = None,
-                   on_step: Callable[[str], None] | None = None) -> Evaluation:
-    params = params or EvaluationParams()
+@dataclass
+class EvaluationInputs:
+    """What an evaluation reads from the study: once loaded it needs the study no more (the
+    report evaluates in a worker process while it computes the other sections)."""
+
+    truth: GroundTruth
+    devices: pd.DataFrame  # devid, login, devtype, tz
+    events: pd.DataFrame
+
+
+def load_inputs(study: Study, params: EvaluationParams) -> EvaluationInputs:
     require_fields(study, "evaluate")  # an anonymised study may lack the hosts it needs
-    step = on_step or (lambda _msg: None)
     truth = load_ground_truth(study, params.ground_truth)
     if not truth:
         raise StudyError("the study has no ground truth (gt_foreground / gt_io): nothing to evaluate")
     devices = load_devices(study)
     events = load_events(study, sorted(truth) if params.truth_devices_only else None)
+    return EvaluationInputs(truth, devices, events)
+
+
+def evaluate_study(study: Study, params: EvaluationParams | None = None,
+                   on_step: Callable[[str], None] | None = None) -> Evaluation:
+    params = params or EvaluationParams()
+    return evaluate_inputs(load_inputs(study, params), params, on_step)
+
+
+def evaluate_inputs(inputs: EvaluationInputs, params: EvaluationParams,
+                    on_step: Callable[[str], None] | None = None) -> Evaluation:
+    step = on_step or (lambda _msg: None)
+    truth, devices, events = inputs.truth, inputs.devices, inputs.events
     runner = Runner(events, truth, dict(zip(devices["devid"], devices["devtype"], strict=True)),
                     dict(zip(devices["devid"], devices["tz"], strict=True)))
     extra = load_host_lists(params.blocklists) if params.blocklists else set()

@@ -70,67 +70,111 @@ class PeriodicityFilter:
         return self.margins[0] if theo <= 10 else self.margins[1] if theo <= 100 else self.margins[2]
 
     def keep(self, events: pd.DataFrame) -> np.ndarray:
+        """Keep mask of the events: every (device, host[, block]) series filtered at once."""
         keep = np.ones(len(events), bool)
-        periodic_hosts: set[str] = set()
         ts = events["ts"].to_numpy(float)
         keys = [events["devid"], events["host"]]
         if self.block:
             keys.append(pd.Series(np.floor(ts / self.block), index=events.index))
-        for key, idx in events.groupby(keys, sort=False).indices.items():
-            if idx.size < 3:
-                continue
-            order = idx[np.argsort(ts[idx], kind="stable")]
-            alive, periodic = self.filter_series(ts[order])
-            keep[order] = alive
-            if periodic:
-                periodic_hosts.add(key[1])
-        if self.share_hosts and periodic_hosts:
-            keep &= ~events["host"].isin(periodic_hosts).to_numpy()
+        # ngroup is NaN for a key with a missing value: such events are in no series (kept)
+        group = events.groupby(keys, sort=False).ngroup().fillna(-1).to_numpy(np.int64)
+        size = np.bincount(group + 1)[group + 1]
+        rows = np.flatnonzero((group >= 0) & (size >= 3))
+        # series after series, each in time order (lexsort is stable: ties keep the row order)
+        order = rows[np.lexsort((ts[rows], group[rows]))]
+        first = np.ones(order.size, bool)
+        first[1:] = group[order[1:]] != group[order[:-1]]
+        series = np.cumsum(first) - 1
+        alive, periodic = self._filter_all(ts[order], series, int(first.sum()))
+        keep[order] = alive
+        if self.share_hosts and periodic.any():
+            hosts = events["host"].to_numpy()[order[first]][periodic]
+            keep &= ~events["host"].isin(set(hosts)).to_numpy()
         return keep
 
     def filter_series(self, ts: np.ndarray) -> tuple[np.ndarray, bool]:
         """Keep mask of one sorted series, and whether a whole interval was periodic."""
+        if ts.size < 3:
+            return np.ones(ts.size, bool), False
+        alive, periodic = self._filter_all(np.asarray(ts, float), np.zeros(ts.size, np.int64), 1)
+        return alive, bool(periodic[0])
+
+    def _filter_all(self, ts: np.ndarray, series: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rounds over every series at once (series: contiguous ids 0..count-1 along ts, each in
+        time order) until none changes, as if each series were filtered on its own: a series
+        leaves when fewer than 3 events are left or a round drops nothing. Returns the keep mask
+        and, per series, whether a whole interval was periodic."""
         alive = np.ones(ts.size, bool)
-        periodic = False
+        periodic = np.zeros(count, bool)
+        active = np.ones(count, bool)
         for _ in range(self.max_rounds):
-            pos = np.flatnonzero(alive)
-            if pos.size < 3:
+            pos = np.flatnonzero(alive & active[series])
+            active &= np.bincount(series[pos], minlength=count) >= 3
+            pos = pos[active[series[pos]]]
+            if pos.size == 0:
                 break
-            drop, whole = self._one_round(ts[pos])
-            if not drop.any():
-                break
+            drop, whole = self._round(ts[pos], series[pos], count)
+            active &= np.bincount(series[pos[drop]], minlength=count) > 0
             alive[pos[drop]] = False
             periodic |= whole
         return alive, periodic
 
-    def _one_round(self, t: np.ndarray) -> tuple[np.ndarray, bool]:
-        r = round_iats(np.diff(t), self.grid)
-        gap = ecdf_gap(r, self.gap_quantile)
-        cuts = np.flatnonzero(r > gap) + 1  # first point of each later interval
-        firsts = np.concatenate([[0], cuts])
-        lasts = np.concatenate([cuts - 1, [t.size - 1]])
-        drop = np.zeros(t.size, bool)
-        whole_any = False
-        for a, b in zip(firsts, lasts, strict=True):
-            whole = self._interval(t, r, int(a), int(b), drop)
-            whole_any |= whole
-        return drop, whole_any
-
-    def _interval(self, t: np.ndarray, r: np.ndarray, a: int, b: int, drop: np.ndarray) -> bool:
-        iats = r[a:b]  # IATs between points a..b of this interval
-        n = iats.size
-        if n < 2:
-            return False
-        values, counts = np.unique(iats, return_counts=True)
-        share = self.share_small if n <= self.small_max else self.share_large
-        spikes = (values != 0) & (counts / n > share)
-        if not spikes.any():
-            return False
-        best = np.flatnonzero(spikes)[np.argmax(counts[spikes])]
-        v, real = float(values[best]), int(counts[best])
-        theo = int(np.floor((t[b] - t[a]) / v + 0.5))  # half up, not banker's
-        if real >= theo * (1 - self.margin(theo)):
-            drop[a:b + 1] = True
-            return True
-        drop[a + 1:b + 1][iats == v] = True
-        return False
+    def _round(self, t: np.ndarray, s: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """One round on the alive events of several series: (drop mask, whole interval per series)."""
+        m = t.size
+        same = s[1:] == s[:-1]
+        j = np.flatnonzero(same)  # IAT j lies between events j and j + 1 of one series
+        r = round_iats(t[j + 1] - t[j], self.grid)
+        rs = s[j]
+        # the gap: the first rounded IAT of the series whose ECDF exceeds the quantile, i.e. the
+        # sorted IAT of the first rank i with (i + 1) / n > quantile (the minimum if none)
+        by_value = np.lexsort((r, rs))
+        n_iats = np.bincount(rs, minlength=count)
+        start = np.cumsum(n_iats) - n_iats
+        sorted_s = rs[by_value]
+        rank = np.arange(r.size) - start[sorted_s]
+        above = np.flatnonzero((rank + 1) / n_iats[sorted_s] > self.gap_quantile)
+        at = start.copy()
+        present, first_above = np.unique(sorted_s[above], return_index=True)
+        at[present] = above[first_above]
+        gap = r[by_value][np.minimum(at, max(r.size - 1, 0))]
+        cut = r > gap[rs]
+        # intervals: split at each series start and after each IAT above the gap
+        new = np.ones(m, bool)
+        new[1:] = ~same
+        new[j[cut] + 1] = True
+        interval = np.cumsum(new) - 1
+        firsts = np.flatnonzero(new)
+        lasts = np.append(firsts[1:] - 1, m - 1)
+        n = lasts - firsts  # IATs inside each interval
+        # distinct rounded IATs of each interval with their counts
+        jj, v = j[~cut], r[~cut]
+        iv = interval[jj]
+        o = np.lexsort((v, iv))
+        iv_o, v_o = iv[o], v[o]
+        head = np.ones(o.size, bool)
+        head[1:] = (iv_o[1:] != iv_o[:-1]) | (v_o[1:] != v_o[:-1])
+        heads = np.flatnonzero(head)
+        g_iv, g_v = iv_o[heads], v_o[heads]
+        g_count = np.diff(np.append(heads, o.size))
+        g_n = n[g_iv]
+        share = np.where(g_n <= self.small_max, self.share_small, self.share_large)
+        spike = np.flatnonzero((g_n >= 2) & (g_v != 0) & (g_count / np.maximum(g_n, 1) > share))
+        # per interval the spike with the largest count (the smallest value among equals)
+        spike = spike[np.lexsort((g_v[spike], -g_count[spike], g_iv[spike]))]
+        best = spike[np.append(True, g_iv[spike][1:] != g_iv[spike][:-1])] if spike.size else spike
+        b_iv, b_v, real = g_iv[best], g_v[best], g_count[best]
+        theo = np.floor((t[lasts[b_iv]] - t[firsts[b_iv]]) / b_v + 0.5)  # half up, not banker's
+        small, mid, large = self.margins
+        margin = np.where(theo <= 10, small, np.where(theo <= 100, mid, large))
+        whole = real >= theo * (1 - margin)
+        dropped_interval = np.zeros(firsts.size, bool)
+        dropped_interval[b_iv[whole]] = True
+        drop = dropped_interval[interval]
+        # otherwise only the events whose IAT to their predecessor rounds to the spike value
+        spike_value = np.full(firsts.size, np.nan)
+        spike_value[b_iv[~whole]] = b_v[~whole]
+        drop[jj[v == spike_value[iv]] + 1] = True
+        whole_series = np.zeros(count, bool)
+        whole_series[s[firsts[b_iv[whole]]]] = True
+        return drop, whole_series

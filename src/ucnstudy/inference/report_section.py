@@ -19,7 +19,13 @@ from typing import Any
 
 from ucnstudy.errors import StudyError
 from ucnstudy.inference.configs import UcnParams
-from ucnstudy.inference.evaluation import Evaluation, EvaluationParams, evaluate_study
+from ucnstudy.inference.evaluation import (
+    Evaluation,
+    EvaluationInputs,
+    EvaluationParams,
+    evaluate_inputs,
+    load_inputs,
+)
 from ucnstudy.inference.groundtruth import has_ground_truth
 from ucnstudy.privacy.manifest import require_fields
 from ucnstudy.store import Study
@@ -39,10 +45,12 @@ def _summary(result: Evaluation) -> str:
             f"R {u['recall']:.3f}, F1 {u['f1']:.3f}). See docs/inference.md.")
 
 
-def inference_report_section(study: Study, params: EvaluationParams = REPORT_PARAMS) -> Any:
-    """A report SectionContent for the study, or None when it has no ground truth."""
-    from ucnstudy.plots.inference import evaluation_figures
-    from ucnstudy.report.sections import NamedTable, SectionContent
+def inference_report_section(study: Study, params: EvaluationParams = REPORT_PARAMS,
+                             deferred: bool = False) -> Any:
+    """A report SectionContent for the study, or None when it has no ground truth. `deferred`:
+    only the study is read here; the evaluation is the content's job (the report runs it in a
+    worker process while it computes the other sections)."""
+    from ucnstudy.report.sections import SectionContent, SectionJob
 
     if not has_ground_truth(study):
         return None
@@ -50,7 +58,19 @@ def inference_report_section(study: Study, params: EvaluationParams = REPORT_PAR
         require_fields(study, "evaluate")
     except StudyError as exc:  # an anonymised study without the hosts the detectors need
         return SectionContent(TITLE, error=str(exc))
-    result = evaluate_study(study, params)
+    inputs = load_inputs(study, params)
+    if deferred:
+        return SectionContent(TITLE, params=dataclasses.asdict(params),
+                              job=SectionJob(evaluated_section, (inputs, params)))
+    return evaluated_section(inputs, params)
+
+
+def evaluated_section(inputs: EvaluationInputs, params: EvaluationParams) -> Any:
+    """The section's content from the loaded inputs (no study needed)."""
+    from ucnstudy.plots.inference import evaluation_figures
+    from ucnstudy.report.sections import NamedTable, SectionContent
+
+    result = evaluate_inputs(inputs, params)
     comparison = result.comparison.copy()
     comparison["device"] = [d if d == "all" else result.devices.get(int(d), d) for d in comparison["device"]]
     content = SectionContent(TITLE, _summary(result), params=dataclasses.asdict(params))
@@ -70,7 +90,11 @@ def _register() -> None:
         from ucnstudy.report.sections import Section, register_section
     except ImportError:  # no report package: the function above still works
         return
-    register_section(Section("inference", TITLE, lambda ctx: inference_report_section(ctx.study)))
+    register_section(Section("inference", TITLE, _deferred_section, early=True))
+
+
+def _deferred_section(ctx: Any) -> Any:
+    return inference_report_section(ctx.study, deferred=True)
 
 
 _register()

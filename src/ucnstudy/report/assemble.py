@@ -76,18 +76,22 @@ def build_report(study: Study, out_dir: str | Path, options: ReportOptions | Non
     ctx = ReportContext(study, cache, figure_ctx)
     renderer = FigureRenderer(RenderOptions(out, options.dpi, options.svg), options.workers)
     try:
-        pending: list[PendingSection] = []
-        for done, section in enumerate(sections):
+        pending: dict[int, PendingSection] = {}
+        # early sections first (their jobs run in workers meanwhile); the page keeps report order
+        order = sorted(range(len(sections)), key=lambda i: not sections[i].early)
+        for done, i in enumerate(order):
+            section = sections[i]
             _notify(on_progress, section.title, done, len(sections))
             section_started = time.perf_counter()
             content = section.build(ctx)
             if content is not None:
+                later = renderer.submit_section(content.job) if content.job is not None else None
                 futures = [renderer.submit(f) for f in content.figures]
                 content.figures = []  # the figures live on in the renderer only
                 tables = [write_table(t, out, options.preview_rows) for t in content.tables]
-                pending.append(PendingSection(section.key, content, futures, tables,
-                                              time.perf_counter() - section_started))
-        rendered = _collect(pending, on_progress)
+                pending[i] = PendingSection(section.key, content, futures, tables,
+                                            time.perf_counter() - section_started, later)
+        rendered = _collect([pending[i] for i in sorted(pending)], out, options, on_progress)
     finally:
         renderer.close()
     _write_index(study, out, rendered, options, started)
@@ -111,12 +115,15 @@ class PendingSection:
     figures: list[Future[list[RenderedFigure]]]  # being built and drawn by the renderer
     tables: list[RenderedTable]
     seconds: float  # building the section: its analyses and tables
+    # the section's job (content.job) being computed by the renderer: (content, figures, seconds)
+    later: Future[tuple[SectionContent, list[RenderedFigure], float]] | None = None
 
 
-def _collect(pending: list[PendingSection], on_progress: Progress | None) -> list[RenderedSection]:
+def _collect(pending: list[PendingSection], out: Path, options: ReportOptions,
+             on_progress: Progress | None) -> list[RenderedSection]:
     """Wait for the figures, section by section, reporting progress per submission (one figure,
-    or all the figures of one analysis run)."""
-    total = sum(len(p.figures) for p in pending)
+    all the figures of one analysis run, or a section's job)."""
+    total = sum(len(p.figures) + (p.later is not None) for p in pending)
     done, rendered = 0, []
     for p in pending:
         figures = []
@@ -124,9 +131,16 @@ def _collect(pending: list[PendingSection], on_progress: Progress | None) -> lis
             _notify(on_progress, "figures", done, total)
             figures.extend(future.result())
             done += 1
-        c = p.content
+        c, tables, seconds = p.content, p.tables, p.seconds
+        if p.later is not None:
+            _notify(on_progress, "figures", done, total)
+            c, more, job_seconds = p.later.result()
+            figures += more
+            tables = tables + [write_table(t, out, options.preview_rows) for t in c.tables]
+            seconds += job_seconds
+            done += 1
         rendered.append(RenderedSection(p.key, c.title, c.summary, c.params, c.notes, c.error, figures,
-                                        p.tables, p.seconds))
+                                        tables, seconds))
     _notify(on_progress, "figures", done, total)
     return rendered
 

@@ -32,16 +32,26 @@ class Run:
     variant: dict[str, Any] = field(default_factory=dict)  # this run's own parameter values
     figures: bool = True  # False: a table only (e.g. a summary variant of an analysis)
     # Computed from another run's result instead of a second pass over the study:
-    # (key of that run, function(its frame, study) -> the same frame this run's analysis returns).
-    derive: tuple[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] | None = None
+    # (key of that run, function(its frame, study, this run's params) -> the same frame this
+    # run's analysis returns). Used only when every parameter of that run, but those of this
+    # run's variant, has the same value in this run's parameters.
+    derive: tuple[str, Callable[[pd.DataFrame, Study, Any], pd.DataFrame]] | None = None
 
 
-def _dns_http_summary(pairs: pd.DataFrame, study: Study) -> pd.DataFrame:
+def _dns_http_summary(pairs: pd.DataFrame, study: Study, params: Any) -> pd.DataFrame:
     """dns-http --summary from the per-response pairs already computed (same function)."""
     from ucnstudy.analyses.dns_http import summarize
 
     devices = study.table("devices")
     return summarize(pairs, devices.select(devid=devices.id, login=devices.login).to_pandas())
+
+
+def _qoe_effects(acts: pd.DataFrame, study: Study, params: Any) -> pd.DataFrame:
+    """qoe-effects from the activity-qoe rows already computed (the rows it queries itself; its
+    start and end as ISO strings, which sort as the timestamps do)."""
+    from ucnstudy.analyses.qoe_effects import effects
+
+    return effects(acts, params)
 
 
 # The notebook's order. A registered analysis missing here is appended with default parameters.
@@ -63,7 +73,8 @@ PLANNED_RUNS: tuple[Run, ...] = (
     Run("activity-stats", "activities", "Activity statistics per user", {"stats": True}, figures=False),
     Run("activity-context", "activity-context", "Activity context"),
     Run("activity-qoe", "activity-qoe", "QoE factors: every activity in its context"),
-    Run("qoe-effects", "qoe-effects", "QoE factors: effects of device, network and QoS"),
+    Run("qoe-effects", "qoe-effects", "QoE factors: effects of device, network and QoS",
+        derive=("activity-qoe", _qoe_effects)),
 )
 
 
@@ -163,11 +174,13 @@ class RunCache:
         started = time.perf_counter()
         if run.derive is not None:
             source = self.get(next(r for r in planned_runs() if r.key == run.derive[0]))
-            # only when the two runs differ by this run's variant alone (e.g. summary=True)
-            same_input = source.frame is not None and dataclasses.replace(
-                params, **{k: getattr(source.params, k) for k in run.variant}) == source.params
+            # only when the two runs differ by this run's variant alone (e.g. summary=True) or by
+            # parameters that the source analysis does not have (e.g. qoe-effects' test sizes)
+            same_input = source.frame is not None and all(
+                hasattr(params, f.name) and getattr(params, f.name) == getattr(source.params, f.name)
+                for f in dataclasses.fields(source.params) if f.name not in run.variant)
             if same_input:
-                frame = run.derive[1](source.frame, self.study)
+                frame = run.derive[1](source.frame, self.study, params)
                 return RunResult(run, params, frame, time.perf_counter() - started)
         try:
             frame = ANALYSES[run.analysis].run(self.study, params)

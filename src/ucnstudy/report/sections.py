@@ -42,6 +42,15 @@ class FigureJob:
     prefix: str = ""  # figure file names start with it (unique across runs)
 
 
+@dataclass(frozen=True)
+class SectionJob:
+    """The rest of a section, computed where figures are drawn (a worker process): `build(*args)`
+    returns the section's whole SectionContent. For work that needs no study connection."""
+
+    build: Callable[..., SectionContent]
+    args: tuple[Any, ...]
+
+
 @dataclass
 class SectionContent:
     title: str
@@ -51,6 +60,7 @@ class SectionContent:
     params: dict[str, Any] = field(default_factory=dict)  # every parameter this section used
     notes: list[str] = field(default_factory=list)
     error: str | None = None  # the data this section needs is missing; shown, not hidden
+    job: SectionJob | None = None  # when set, its result replaces this content
 
 
 @dataclass
@@ -68,6 +78,7 @@ class Section:
     key: str
     title: str
     build: SectionBuilder
+    early: bool = False  # built before the others (its job then runs while they are built)
 
 
 EXTRA_SECTIONS: list[Section] = []
