@@ -56,3 +56,22 @@ def test_ucn_info_loads_neither_ibis_nor_pyarrow(tmp_path: Path):
         study.create_schema()
     run = f"from ucnstudy.cli import main\nassert main(['--db', {str(path)!r}, 'info']) == 0"
     assert [m for m in loaded_after(run) if m != "duckdb"] == []
+
+
+def test_import_pcap_into_duckdb_loads_no_ibis(tmp_path: Path) -> None:
+    """`ucn import pcap` (lookups, parse, load, enrichment) never needs Ibis on DuckDB: about a
+    third of a second of every import's start (docs/inputs/pcap.md "Speed")."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from pcap_helpers import add_device, udp, write_pcap
+    from ucnstudy import open_study
+
+    db = tmp_path / "study.duckdb"
+    with open_study(db) as study:
+        study.create_schema()
+        add_device(study, "alice.laptop", 1, leases=[("10.0.0.2", None, None)])
+    capture = write_pcap(tmp_path / "a.pcap", [(1_420_000_000.0 + i, udp("10.0.0.2", "8.8.8.8", 5000, 53))
+                                               for i in range(3)])
+    run = (f"from ucnstudy.cli import main\n"
+           f"assert main(['--db', {str(db)!r}, 'import', 'pcap', '--device', 'alice.laptop', "
+           f"{str(capture)!r}]) == 0")
+    assert "ibis" not in loaded_after(run)

@@ -15,8 +15,10 @@ from ucnstudy.cli import main
 from ucnstudy.enrich import EnrichOptions, enrich_study
 from ucnstudy.enrich import run as enrich_run
 from ucnstudy.enrich.domains import psl_version, split_host
+from ucnstudy.enrich.duplicate import flag_duplicates
 from ucnstudy.enrich.flags import BackgroundHosts, combine_user_flag, matches_ctype
 from ucnstudy.enrich.services import service_name, service_names
+from ucnstudy.enrich.session import transaction
 from ucnstudy.errors import InputError
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, 0)
@@ -289,3 +291,52 @@ def test_cli_enrich(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     easylist.write_text("||doubleclick.net^\n")
     assert main(["--db", db, "enrich", "--adblock", str(easylist)]) == 0
     assert "Public Suffix List" in capsys.readouterr().out
+
+
+flags = st.sampled_from([None, True, False])
+
+
+near = st.lists(st.tuples(st.integers(1, 2), st.integers(0, 12), st.sampled_from(["a.com", "b.org", None])),
+                max_size=25)  # close times: ties and window edges are common
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(dns=st.lists(st.tuples(st.integers(1, 2), st.integers(0, 12),
+                              st.sampled_from(["a.com", "b.org", None]), flags), max_size=25),
+       http=near, window=st.sampled_from([0, 0.5, 1, 5]))
+def test_duckdb_asof_duplicates_equal_the_exists_definition(duck: Study, dns: list, http: list,
+                                                             window: float) -> None:
+    """The ASOF join DuckDB runs flags the rows the portable EXISTS statements flag, and counts
+    the same changes, from any earlier flags."""
+    duck.reset()
+    duck.import_rows("test", "x", [
+        ("dnsreqs", pa.table({"devid": [d for d, *_ in dns], "ts": [at(s) for _, s, _, _ in dns],
+                              "query": [q for _, _, q, _ in dns], "duplicate": [f for *_, f in dns]},
+                             schema=pa.schema([("devid", pa.int64()), ("ts", pa.timestamp("us")),
+                                               ("query", pa.string()), ("duplicate", pa.bool_())]))),
+        ("httpreqs", pa.table({"devid": [d for d, _, _ in http],
+                               "ts": [at(s + 0.5 * (s % 2)) for _, s, _ in http],  # on and between seconds
+                               "req_url_host": [h for _, _, h in http]},
+                              schema=pa.schema([("devid", pa.int64()), ("ts", pa.timestamp("us")),
+                                                ("req_url_host", pa.string())]))),
+    ], sha256="x")
+    schema = pa.schema([("devid", pa.int64()), ("ts", pa.timestamp("us")), ("query", pa.string()),
+                        ("duplicate", pa.bool_())])
+
+    def flagged(portable: bool) -> tuple[int, list[dict]]:
+        """Changes and flags of one way, in a transaction rolled back (both start alike)."""
+        try:
+            with transaction(duck) as session:
+                changed = flag_duplicates(session, window, portable=portable)
+                rows = session.fetch_arrow("SELECT devid, ts, query, duplicate FROM dnsreqs ORDER BY ALL",
+                                           schema)
+                raise _Outcome(changed, rows.to_pylist())
+        except _Outcome as outcome:
+            return outcome.args
+        raise AssertionError("unreachable")
+
+    assert flagged(portable=False) == flagged(portable=True)
+
+
+class _Outcome(Exception):
+    """Carries a result out of a transaction that it rolls back."""

@@ -6,7 +6,9 @@ Every timestamp is a naive UTC instant with microsecond precision (timestamp[us]
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from ucnstudy.errors import StudyError
@@ -17,6 +19,17 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 TS = "timestamp(6)"
+
+
+@cache
+def _arrow_types() -> dict[str, Callable[[], pa.DataType]]:
+    """The Arrow type of each Ibis type string the schema uses (as Ibis maps it)."""
+    import pyarrow as pa
+
+    return {"string": pa.string, "boolean": pa.bool_, "int32": pa.int32, "int64": pa.int64,
+            "float64": pa.float64, TS: lambda: pa.timestamp("us"),
+            "array<int32>": lambda: pa.list_(pa.int32()),
+            "array<string>": lambda: pa.list_(pa.string())}
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,15 @@ class Table:
         return ibis.schema({c.name: c.dtype for c in self.columns})
 
     def arrow_schema(self) -> pa.Schema:
-        return self.ibis_schema().to_pyarrow()
+        """The Arrow schema, built without Ibis for the schema's own types (an import needs it
+        before anything else would load Ibis); equal to `ibis_schema().to_pyarrow()` (tested)."""
+        import pyarrow as pa
+
+        types = _arrow_types()
+        if not all(c.type in types for c in self.columns):
+            return self.ibis_schema().to_pyarrow()
+        return pa.schema([pa.field(c.name, types[c.type](), nullable=c.nullable)
+                          for c in self.columns])
 
 
 def C(name: str, type: str, doc: str, nullable: bool = True) -> Column:

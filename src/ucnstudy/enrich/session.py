@@ -26,6 +26,8 @@ _PG_TYPES = {pa.string(): "text", pa.int32(): "integer", pa.int64(): "bigint", p
 
 
 class SqlSession(Protocol):
+    engine: str  # the engine's name (a statement may have a faster form on one engine)
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement with '?' placeholders; the number of rows it changed (or -1)."""
         ...
@@ -38,6 +40,8 @@ class SqlSession(Protocol):
 
 
 class DuckDBSession:
+    engine = "duckdb"
+
     def __init__(self, raw: Any) -> None:
         self._raw = raw
         self._raw.execute("SET enable_progress_bar = false")  # long UPDATEs must not print
@@ -65,6 +69,8 @@ class DuckDBSession:
 
 
 class PostgresSession:
+    engine = "postgres"
+
     def __init__(self, conn: Any) -> None:
         self._conn = conn
 

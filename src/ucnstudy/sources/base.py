@@ -53,13 +53,19 @@ class IngestContext:
 
     def device_id(self, login: str) -> int:
         """devices.id of a login; a clear error when the study does not know it."""
-        devices = self.study.table("devices")
-        found = devices.filter(devices.login == login).select("id").execute()
-        if found.empty:
+        if self.study.engine.name == "duckdb":  # the same lookup without Ibis (an import's start)
+            _, rows = self.study.engine.read_rows(  # type: ignore[attr-defined]
+                "SELECT id FROM devices WHERE login = ?", [login])
+            ids = [int(i) for (i,) in rows]
+        else:
+            devices = self.study.table("devices")
+            found = devices.filter(devices.login == login).select("id").execute()
+            ids = [int(i) for i in found["id"]]
+        if not ids:
             raise StudyError(
                 f"unknown device {login!r}: import a manifest (ucn import manifest) that lists it"
             )
-        return int(found["id"].iloc[0])
+        return ids[0]
 
 
 def ingest(

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from ucnstudy.errors import UcnError
 
 if TYPE_CHECKING:
@@ -105,6 +103,12 @@ def earliest_start(study: Study) -> datetime | None:
     """The earliest users.starttime of the study (None when no user has one)."""
     if not study.has_table("users"):
         return None
+    if study.engine.name == "duckdb":  # the same minimum without Ibis and pandas (an import's start)
+        _, rows = study.engine.read_rows("SELECT MIN(starttime) FROM users")  # type: ignore[attr-defined]
+        value = rows[0][0]
+        return None if value is None else value.replace(tzinfo=None)
+    import pandas as pd
+
     value = study.table("users").starttime.min().execute()
     return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime().replace(tzinfo=None)
 

@@ -163,6 +163,11 @@ class Study(NotebookMethods):
         """Ids of this importer's imports of the same path or content (what a replace removes)."""
         if not self.has_table("imports"):
             return []
+        if self.engine.name == "duckdb":  # the same filter without Ibis (an import's start)
+            _, rows = self.engine.read_rows(  # type: ignore[attr-defined]
+                "SELECT id FROM imports WHERE source_kind = ? AND (path = ? OR sha256 = ?)",
+                [kind, os.fspath(path), sha256])
+            return sorted(int(i) for (i,) in rows)
         t = self.table("imports")
         found = t.filter((t.source_kind == kind) & ((t.path == os.fspath(path)) | (t.sha256 == sha256)))
         return sorted(int(i) for i in found.id.to_pyarrow().to_pylist())
@@ -170,6 +175,11 @@ class Study(NotebookMethods):
     def _imports_where(self, kind: str, column: str, value: str) -> bool:
         if not self.has_table("imports"):
             return False
+        if self.engine.name == "duckdb":  # the same count without Ibis (an import's start)
+            assert column in ("sha256", "path")  # an identifier of the schema, never a value
+            _, rows = self.engine.read_rows(  # type: ignore[attr-defined]
+                f"SELECT count(*) FROM imports WHERE source_kind = ? AND {column} = ?", [kind, value])
+            return int(rows[0][0]) > 0
         t = self.table("imports")
         n = t.filter((t.source_kind == kind) & (t[column] == value)).count().execute()
         return int(n) > 0
