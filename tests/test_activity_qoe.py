@@ -210,7 +210,7 @@ def random_study(draw: st.DrawFn) -> Builder:
        st.sampled_from([1, 3]), st.sampled_from([60.0, 1800.0]))
 def test_random_studies_equal_the_reference(b: Builder, gap: float, share: float, hours: int,
                                             window: float) -> None:
-    p = ActivityQoeParams(gap=gap, recurring_share=share, recurring_min_hours=hours,
+    p = ActivityQoeParams(gap=gap, recurring_share=share, recurring_hours=hours,
                           net_window=window)
     df = activity_qoe(b.reload(scratch()), p)
     assert_matches(df, reference(b.rows, gap=gap, share=share, min_hours=hours, net_window=window))

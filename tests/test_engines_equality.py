@@ -47,7 +47,7 @@ def variants(name: str) -> list[tuple[str, dict[str, Any]]]:
         if flag in fields:
             out.append((flag, {flag: True}))
     if name == "activities":  # the recurring-domain rule is on by default in the QoE analyses only
-        out.append(("recurring", {"recurring_share": 0.5, "recurring_min_hours": 3}))
+        out.append(("recurring", {"recurring_share": 0.5, "recurring_hours": 3}))
     return out
 
 

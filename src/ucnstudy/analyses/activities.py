@@ -42,7 +42,7 @@ class ActivityDefinition(EventParams):
     recurring_share: float = field(default=0.0, metadata={"min": 0.0, "help": (
         "drop the events of a device's domains seen in at least this share of the hours in which "
         "the device has events (polls and other background chatter); 0 keeps every event")})
-    recurring_min_hours: int = field(default=6, metadata={"min": 0, "help": (
+    recurring_hours: int = field(default=6, metadata={"min": 0, "help": (
         "with recurring-share: only domains seen in at least this many distinct hours are dropped")})
 
 
@@ -71,7 +71,7 @@ def activity_user_events(study: Study, p: ActivityDefinition) -> ir.Table:
     ev = user_events(study, p)
     if p.recurring_share <= 0:
         return ev
-    return ev.anti_join(recurring_domains(ev, p.recurring_share, p.recurring_min_hours),
+    return ev.anti_join(recurring_domains(ev, p.recurring_share, p.recurring_hours),
                         ["devid", "domain"])
 
 
