@@ -19,7 +19,7 @@ from ucnstudy.analyses.activities import (
     activity_logins,
     activity_table,
 )
-from ucnstudy.analyses.common import frame, iso_utc
+from ucnstudy.analyses.common import iso_utc, query_frame
 from ucnstudy.analyses.events import user_devices
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import ibis, pd
@@ -80,8 +80,8 @@ def _joined(values: pd.DataFrame, column: str, sep: str) -> pd.DataFrame:
 def activity_context(study: Study, params: ActivityContextParams) -> pd.DataFrame:
     """Per activity: devices, overlapping locations, their networks and the top domains."""
     acts = activity_frame(study, params)
-    locs = frame(activity_locations(study, params))
-    doms = frame(activity_domains(study, params)).sort_values(["username", "activity", "rank"])
+    locs = query_frame(study, activity_locations, params)
+    doms = query_frame(study, activity_domains, params).sort_values(["username", "activity", "rank"])
     doms["label"] = doms["domain"] + " (" + doms["requests"].astype(str) + ")"
     top = doms.groupby(["username", "activity"])["label"].agg(", ".join).rename("top_domains")
     acts = acts.merge(_joined(locs, "place", "; ").rename(columns={"place": "locations"}),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ucnstudy.analyses.activity_qoe import ActivityQoeParams, activity_qoe_expr
-from ucnstudy.analyses.common import frame
+from ucnstudy.analyses.common import query_frame
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import np, pd, stats
 
@@ -146,4 +146,4 @@ def effects(acts: pd.DataFrame, p: QoeEffectsParams) -> pd.DataFrame:
 @analysis("qoe-effects", QoeEffectsParams)
 def qoe_effects(study: Study, params: QoeEffectsParams) -> pd.DataFrame:
     """Effects of device type, network type and QoS class on activity duration and size."""
-    return effects(frame(activity_qoe_expr(study, params)), params)
+    return effects(query_frame(study, activity_qoe_expr, params), params)
