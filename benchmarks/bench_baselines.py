@@ -5,11 +5,11 @@ UCN_BENCH_100M=1; `--quick`: 1M only), in one fresh process per implementation: 
 in-process time (`ANALYSES[name].run(study)`, from opening the study file to the final
 DataFrame), the pandas and polars times (from the Parquet extracts on disk to the same
 DataFrame), each the best of REPEAT runs after the imports (ucnstudy twice: cold, with an empty
-compiled-SQL cache, and warm, with the SQL cached and the query run on the data); the ratios pandas/ucnstudy (target
->= 3) and polars/ucnstudy (target >= 1); the peak RSS of each process; and the numpy-sort floor
-of the user events' timestamps. Every baseline's result is checked equal to ucnstudy's (rows
-in a canonical order, floats to 1e-9 relative). Adding an analysis is one entry in ENTRIES plus
-its two baseline functions.
+compiled-SQL cache, and warm, with the SQL cached and the query run on the data); the ratios
+pandas/ucnstudy (target >= 3) and polars/ucnstudy (target >= 1), warm and cold; the peak RSS of
+each process; and the numpy-sort floor of the user events' timestamps. Every baseline's result
+is checked equal to ucnstudy's (rows in a canonical order, floats to 1e-9 relative). Adding an
+analysis is one entry in ENTRIES plus its two baseline functions.
 """
 
 from __future__ import annotations
