@@ -28,6 +28,7 @@ import base64
 import hashlib
 import json
 import os
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class Compiled:
 
 
 _MEMORY: dict[str, Compiled] = {}
+# a cached entry registers its memtables under fixed names: two runs of it at once on one
+# connection must not unregister each other's (Ibis names every new memtable afresh)
+_REGISTERING = threading.Lock()
 _FINGERPRINTS: weakref.WeakKeyDictionary[Study, str] = weakref.WeakKeyDictionary()
 
 
@@ -152,13 +156,17 @@ def execute(study: Study, entry: Compiled) -> pa.Table:
     from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
     raw = study.engine.raw
-    for name, data in entry.memtables.items():
-        raw.register(name, pa.ipc.open_stream(pa.py_buffer(data)).read_all())
-    try:
+    if entry.memtables:
+        with _REGISTERING:
+            for name, data in entry.memtables.items():
+                raw.register(name, pa.ipc.open_stream(pa.py_buffer(data)).read_all())
+            try:
+                table = raw.sql(entry.sql).to_arrow_table()
+            finally:
+                for name in entry.memtables:
+                    raw.unregister(name)
+    else:
         table = raw.sql(entry.sql).to_arrow_table()
-    finally:
-        for name in entry.memtables:
-            raw.unregister(name)
     return DuckDBPyArrowData.convert_table(table, ibis.schema(entry.schema))
 
 
