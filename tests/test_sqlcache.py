@@ -103,3 +103,14 @@ def test_other_engines_and_memory_are_not_cached(duck):
         assert sqlcache.cache_key(mem, user_summary_expr, ()) is None
     finally:
         mem.close()
+
+
+def test_the_disk_cache_keeps_the_most_recent_entries(study_path, cache_dir, monkeypatch):
+    from ucnstudy.analyses.user_summary import UserSummaryParams
+
+    monkeypatch.setattr(sqlcache, "MAX_ENTRIES", 1)
+    with open_study(study_path, read_only=True) as study:
+        sqlcache.query_arrow(study, user_summary_expr, UserSummaryParams())
+        sqlcache.query_arrow(study, user_summary_expr, UserSummaryParams(include_shared=True))
+        newest = sqlcache.cache_key(study, user_summary_expr, (UserSummaryParams(include_shared=True),))
+    assert [f.stem for f in cache_dir.glob("*.json")] == [newest]

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 Builder = Callable[..., "ir.Table"]
 FORMAT = 1  # the layout of an entry on disk
+MAX_ENTRIES = 512  # on disk; an entry is 1-260 KB; the least recently used go first
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,10 @@ def _path(key: str) -> Path:
 
 
 def _load(key: str) -> Compiled | None:
+    path = _path(key)
     try:
-        data = json.loads(_path(key).read_text())
+        data = json.loads(path.read_text())
+        os.utime(path)  # recently used: evicted last
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -232,5 +235,16 @@ def _store(key: str, entry: Compiled) -> None:
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data))
         os.replace(tmp, target)
+        _evict(target.parent)
     except OSError:
         pass
+
+
+def _evict(folder: Path) -> None:
+    """Keep at most MAX_ENTRIES files: a changed study or source leaves entries never read again."""
+    entries = list(folder.glob("*.json"))
+    if len(entries) <= MAX_ENTRIES:
+        return
+    by_age = sorted(entries, key=lambda f: f.stat().st_mtime_ns)
+    for old in by_age[:len(entries) - MAX_ENTRIES]:
+        old.unlink(missing_ok=True)
