@@ -114,3 +114,19 @@ def test_the_disk_cache_keeps_the_most_recent_entries(study_path, cache_dir, mon
         sqlcache.query_arrow(study, user_summary_expr, UserSummaryParams(include_shared=True))
         newest = sqlcache.cache_key(study, user_summary_expr, (UserSummaryParams(include_shared=True),))
     assert [f.stem for f in cache_dir.glob("*.json")] == [newest]
+
+
+def test_a_warm_run_never_loads_ibis(study_path, cache_dir):
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys, ucnstudy\n"
+              "from ucnstudy.analyses import ANALYSES\n"
+              "with ucnstudy.open(sys.argv[1], read_only=True) as s:\n"
+              "    ANALYSES['user-summary'].run(s)\n"
+              "print('ibis' in sys.modules, 'sqlglot' in sys.modules)\n")
+    env = {**os.environ, "UCN_CACHE_DIR": str(cache_dir.parent)}
+    runs = [subprocess.run([sys.executable, "-c", script, str(study_path)], env=env, check=True,
+                           capture_output=True, text=True).stdout.split() for _ in range(2)]
+    assert runs == [["True", "True"], ["False", "False"]]  # cold builds with Ibis; warm does not

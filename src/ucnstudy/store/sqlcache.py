@@ -7,8 +7,8 @@ output schema and in-memory lookup tables (`ibis.memtable`, e.g. the UTC offsets
 zones) are kept under a key of everything that determines them:
 
 * the builder's module and name and the `repr` of its arguments (frozen parameter dataclasses),
-* the ucnstudy version and a digest of its source files, the Ibis, sqlglot, DuckDB and pyarrow
-  versions and the dialect,
+* the ucnstudy version and a digest of its source files, the installed Ibis, sqlglot, DuckDB and
+  pyarrow (path, size, time and inode of each package's `__init__`) and the dialect,
 * the study's schema fingerprint (every table's columns and types, catalog and schema name),
 * the study file's identity (path, inode, size, modification and change times of the file and
   its WAL): a builder may read data while building (the zones of the users), so a study that
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from ucnstudy.store import Study
 
 Builder = Callable[..., "ir.Table"]
-FORMAT = 1  # the layout of an entry on disk
+FORMAT = 2  # the layout of an entry on disk
 MAX_ENTRIES = 512  # on disk; an entry is 1-260 KB; the least recently used go first
 
 
@@ -51,6 +51,7 @@ MAX_ENTRIES = 512  # on disk; an entry is 1-260 KB; the least recently used go f
 class Compiled:
     sql: str
     schema: dict[str, str]  # column -> Ibis dtype string (the result's conversion)
+    arrow_schema: bytes  # the result's Arrow schema: when DuckDB gives it, Ibis is not needed
     memtables: dict[str, bytes]  # registered name -> Arrow IPC stream
 
 
@@ -80,20 +81,24 @@ def clear_memory() -> None:
 
 def query_arrow(study: Study, build: Builder, *args: Any) -> pa.Table:
     """The result of `build(study, *args)` as Arrow, its compiled SQL cached when possible."""
-    from ucnstudy.store.fetch import to_arrow
-
     key = cache_key(study, build, args)
     if key is None:
-        return to_arrow(build(study, *args))
+        return _uncached(build(study, *args))
     entry = _MEMORY.get(key) or _load(key)
     if entry is None:
         expr = build(study, *args)
         entry = compile_entry(study, expr)
         if entry is None:  # e.g. a Python UDF: nothing to replay without the expression
-            return to_arrow(expr)
+            return _uncached(expr)
         _store(key, entry)
     _MEMORY[key] = entry
     return execute(study, entry)
+
+
+def _uncached(expr: ir.Table) -> pa.Table:
+    from ucnstudy.store.fetch import to_arrow  # loads Ibis: a hit never does
+
+    return to_arrow(expr)
 
 
 def cache_key(study: Study, build: Builder, args: tuple[Any, ...]) -> str | None:
@@ -146,15 +151,16 @@ def compile_entry(study: Study, expr: ir.Table) -> Compiled | None:
         with pa.ipc.new_stream(sink, data.schema) as writer:
             writer.write_table(data)
         memtables[mem.name] = sink.getvalue().to_pybytes()
+    from ibis.formats.pyarrow import PyArrowSchema
+
     sql = study.con.compile(table_expr)
-    return Compiled(sql, as_text, memtables)
+    arrow_schema = PyArrowSchema.from_ibis(schema).serialize().to_pybytes()
+    return Compiled(sql, as_text, arrow_schema, memtables)
 
 
 def execute(study: Study, entry: Compiled) -> pa.Table:
     """Run the entry's SQL on the study, with its memtables, converted as Ibis converts."""
-    import ibis
     import pyarrow as pa
-    from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
     raw = study.engine.raw
     if entry.memtables:
@@ -168,7 +174,24 @@ def execute(study: Study, entry: Compiled) -> pa.Table:
                     raw.unregister(name)
     else:
         table = raw.sql(entry.sql).to_arrow_table()
-    return DuckDBPyArrowData.convert_table(table, ibis.schema(entry.schema))
+    return _convert(table, pa.ipc.read_schema(pa.py_buffer(entry.arrow_schema)))
+
+
+def _convert(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Ibis's DuckDBPyArrowData.convert_table without loading Ibis: each column cast to its type
+    (DuckDB's HUGEINT sums arrive as decimals), null columns as nulls, the schema as Ibis's."""
+    import pyarrow as pa
+
+    if table.schema == schema:
+        return table
+    arrays = []
+    for field in schema:
+        column = table[field.name]
+        if pa.types.is_null(field.type):
+            arrays.append(pa.nulls(len(column)))
+        else:
+            arrays.append(column.cast(field.type) if column.type != field.type else column)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _file_identity(path: str | None) -> list[Any] | None:
@@ -190,10 +213,7 @@ def _file_identity(path: str | None) -> list[Any] | None:
 @lru_cache(maxsize=1)
 def _code_digest() -> str:
     """ucnstudy's version and source, and the versions of what compiles and runs the SQL."""
-    import duckdb
-    import ibis
-    import pyarrow
-    import sqlglot
+    from importlib.util import find_spec
 
     import ucnstudy
 
@@ -202,8 +222,16 @@ def _code_digest() -> str:
     for file in sorted(root.rglob("*.py")):  # about 190 files, 0.02 s
         h.update(str(file.relative_to(root)).encode())
         h.update(file.read_bytes())
-    for module in (ibis, sqlglot, duckdb, pyarrow):  # loaded anyway; importlib.metadata is 0.1 s
-        h.update(f"{module.__name__}={module.__version__}".encode())
+    # each library's installed files, without importing it (a hit never loads Ibis) nor asking
+    # importlib.metadata (0.1 s): an install or upgrade rewrites the package's __init__
+    for name in ("ibis", "sqlglot", "duckdb", "pyarrow"):
+        spec = find_spec(name)
+        origin = spec.origin if spec is not None and spec.origin else name
+        try:
+            st = os.stat(origin)
+            h.update(f"{origin}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode())
+        except OSError:
+            h.update(origin.encode())
     h.update(getattr(ucnstudy, "__version__", "").encode())
     return h.hexdigest()
 
@@ -221,13 +249,14 @@ def _load(key: str) -> Compiled | None:
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
-    return Compiled(data["sql"], data["schema"],
+    return Compiled(data["sql"], data["schema"], base64.b64decode(data["arrow_schema"]),
                     {k: base64.b64decode(v) for k, v in data["memtables"].items()})
 
 
 def _store(key: str, entry: Compiled) -> None:
     """Write the entry atomically; a cache that cannot be written only costs speed."""
     data = {"format": FORMAT, "sql": entry.sql, "schema": entry.schema,
+            "arrow_schema": base64.b64encode(entry.arrow_schema).decode(),
             "memtables": {k: base64.b64encode(v).decode() for k, v in entry.memtables.items()}}
     target = _path(key)
     try:
