@@ -27,6 +27,18 @@ REAL = _real_data_dir()
 PG_ADMIN = os.environ.get("UCN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sql_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests (and the commands they run) never write the user's compiled-SQL cache."""
+    before = os.environ.get("UCN_CACHE_DIR")
+    os.environ["UCN_CACHE_DIR"] = str(tmp_path_factory.mktemp("sql-cache"))
+    yield
+    if before is None:
+        os.environ.pop("UCN_CACHE_DIR", None)
+    else:
+        os.environ["UCN_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def duck(tmp_path: Path) -> Iterator[Study]:
     study = open_study(tmp_path / "study.duckdb")

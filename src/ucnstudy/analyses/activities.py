@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ucnstudy.analyses.common import elapsed_us, frame, iso_utc, micros, us_to_s
+from ucnstudy.analyses.common import elapsed_us, iso_utc, micros, query_arrow, query_frame, us_to_s
 from ucnstudy.analyses.events import EventParams, user_devices, user_events
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import ibis, pa, pc, pd
@@ -186,9 +186,7 @@ def activity_frame(study: Study, p: ActivityDefinition) -> pd.DataFrame:
     The per-device rows are folded in Arrow (sorted by login, then one ordered group-by whose
     login lists are joined by "+"): a pandas group-by with a Python join per activity cost more
     than the query itself."""
-    from ucnstudy.store.fetch import to_arrow
-
-    per = to_arrow(activity_devices(study, p))
+    per = query_arrow(study, activity_devices, p)
     keys = ["username", "activity"]
     per = per.sort_by([("username", "ascending"), ("activity", "ascending"), ("login", "ascending")])
     g = per.group_by(keys, use_threads=False).aggregate(
@@ -224,7 +222,7 @@ def activity_stats_expr(study: Study, p: ActivitiesParams) -> ir.Table:
 def activities(study: Study, params: ActivitiesParams) -> pd.DataFrame:
     """Activities: maximal runs of a user's events with gaps <= --gap seconds."""
     if params.stats:
-        return frame(activity_stats_expr(study, params))[STATS_COLUMNS]
+        return query_frame(study, activity_stats_expr, params)[STATS_COLUMNS]
     acts = activity_frame(study, params)
     acts["start"] = iso_utc(acts["start"])
     acts["end"] = iso_utc(acts["end"])

@@ -17,7 +17,7 @@ from ucnstudy.analyses.activities import (
     activity_events,
 )
 from ucnstudy.analyses.activity_context import PHONE_PLATFORMS
-from ucnstudy.analyses.common import elapsed_us, frame, iso_utc, micros, us_to_s
+from ucnstudy.analyses.common import elapsed_us, iso_utc, micros, query_frame, us_to_s
 from ucnstudy.analyses.context import (
     UNKNOWN,
     NetworkRules,
@@ -188,7 +188,7 @@ def activity_qoe_expr(study: Study, p: ActivityQoeParams) -> ir.Table:
 @analysis("activity-qoe", ActivityQoeParams, expr=activity_qoe_expr)
 def activity_qoe(study: Study, params: ActivityQoeParams) -> pd.DataFrame:
     """Per activity: device, network, place, mobility, local time, multitasking and QoS."""
-    acts = frame(activity_qoe_expr(study, params))
+    acts = query_frame(study, activity_qoe_expr, params)
     acts["start"] = iso_utc(acts["start"])
     acts["end"] = iso_utc(acts["end"])
     return acts[COLUMNS]

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 from ucnstudy.lazy import pd
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import ibis.expr.types as ir
+    import pyarrow as pa
+
+    from ucnstudy.store import Study
 
 US_PER_S = 1_000_000
 TS = "timestamp(6)"  # an Ibis dtype, nullable; window results of NOT NULL columns need the cast
@@ -40,3 +45,15 @@ def frame(expr: ir.Table) -> pd.DataFrame:
 
     table = to_arrow(expr)
     return table.to_pandas(types_mapper=None, timestamp_as_object=False)
+
+
+def query_arrow(study: Study, build: Callable[..., ir.Table], *args: object) -> pa.Table:
+    """`build(study, *args)` executed as Arrow, its compiled SQL cached (store/sqlcache.py)."""
+    from ucnstudy.store.sqlcache import query_arrow as cached
+
+    return cached(study, build, *args)
+
+
+def query_frame(study: Study, build: Callable[..., ir.Table], *args: object) -> pd.DataFrame:
+    """`frame(build(study, *args))`, its compiled SQL cached (store/sqlcache.py)."""
+    return query_arrow(study, build, *args).to_pandas(types_mapper=None, timestamp_as_object=False)

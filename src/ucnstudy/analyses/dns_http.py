@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ucnstudy.analyses.common import TS, elapsed_us, frame, us_to_s
+from ucnstudy.analyses.common import TS, elapsed_us, frame, query_frame, us_to_s
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import ibis, np, pd
 
@@ -148,7 +148,7 @@ def dns_http(study: Study, params: DnsHttpParams) -> pd.DataFrame:
     if params.match == "original":
         pairs = original_pairing(study)
     else:
-        pairs = frame(dns_http_expr(study, params))[COLUMNS]
+        pairs = query_frame(study, dns_http_expr, params)[COLUMNS]
     if params.summary:
         logins = frame(study.table("devices").select(devid="id", login="login"))
         return summarize(pairs, logins)

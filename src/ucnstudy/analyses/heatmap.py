@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ucnstudy.analyses.common import frame
+from ucnstudy.analyses.common import query_frame
 from ucnstudy.analyses.events import EventParams, user_devices, user_events
 from ucnstudy.analyses.localtime import local_time
 from ucnstudy.analyses.observed import observed_day_counts
@@ -135,4 +135,4 @@ def _per_observed_week(study: Study, p: HeatmapParams, g: ir.Table) -> ir.Table:
 @analysis("heatmap", HeatmapParams, expr=heatmap_expr)
 def heatmap(study: Study, params: HeatmapParams) -> pd.DataFrame:
     """Share of each user's bytes or events per local time bin (week or hour of day)."""
-    return frame(heatmap_expr(study, params))[COLUMNS]
+    return query_frame(study, heatmap_expr, params)[COLUMNS]

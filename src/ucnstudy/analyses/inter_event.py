@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ucnstudy.analyses.common import elapsed_us, frame, us_to_s
+from ucnstudy.analyses.common import elapsed_us, query_frame, us_to_s
 from ucnstudy.analyses.events import EventParams, user_events
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import ibis, pd
@@ -55,4 +55,4 @@ def inter_event_expr(study: Study, p: InterEventParams | None = None) -> ir.Tabl
 @analysis("inter-event", InterEventParams, expr=inter_event_expr)
 def inter_event(study: Study, params: InterEventParams) -> pd.DataFrame:
     """Inter-event times of each user's events and their ECDF (reaching 1)."""
-    return frame(inter_event_expr(study, params))[COLUMNS]
+    return query_frame(study, inter_event_expr, params)[COLUMNS]

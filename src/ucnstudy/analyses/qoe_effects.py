@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ucnstudy.analyses.activity_qoe import ActivityQoeParams, activity_qoe_expr
-from ucnstudy.analyses.common import frame
+from ucnstudy.analyses.common import query_frame
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import np, pd, stats
 from ucnstudy.params import ParameterError
@@ -199,4 +199,4 @@ def effects(acts: pd.DataFrame, p: QoeEffectsParams) -> pd.DataFrame:
 @analysis("qoe-effects", QoeEffectsParams)
 def qoe_effects(study: Study, params: QoeEffectsParams) -> pd.DataFrame:
     """Effects of device type, network type and QoS class on activity duration and size."""
-    return effects(frame(activity_qoe_expr(study, params)), params)
+    return effects(query_frame(study, activity_qoe_expr, params), params)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ucnstudy.analyses.common import frame
+from ucnstudy.analyses.common import query_frame
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.analyses.user_summary import COLUMNS as SUMMARY_COLUMNS
 from ucnstudy.analyses.user_summary import UserSummaryParams, user_summary_expr
@@ -69,4 +69,4 @@ def select_users_expr(study: Study, p: SelectUsersParams | None = None) -> ir.Ta
 @analysis("select-users", SelectUsersParams, expr=select_users_expr)
 def select_users(study: Study, params: SelectUsersParams) -> pd.DataFrame:
     """The top N users per country by a user-summary metric, observed at least --min-days."""
-    return frame(select_users_expr(study, params))[COLUMNS]
+    return query_frame(study, select_users_expr, params)[COLUMNS]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ucnstudy.analyses.common import frame
+from ucnstudy.analyses.common import query_frame
 from ucnstudy.analyses.events import user_devices
 from ucnstudy.analyses.localtime import local_time
 from ucnstudy.analyses.registry import analysis
@@ -72,4 +72,4 @@ def timeline_expr(study: Study, p: TimelineParams | None = None) -> ir.Table:
 @analysis("timeline", TimelineParams, expr=timeline_expr)
 def timeline(study: Study, params: TimelineParams) -> pd.DataFrame:
     """Per user and device: traffic, DNS, HTTP and user HTTP events by local date and hour."""
-    return frame(timeline_expr(study, params))[COLUMNS]
+    return query_frame(study, timeline_expr, params)[COLUMNS]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ucnstudy.analyses.common import frame
+from ucnstudy.analyses.common import query_frame
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import ibis, pd
 
@@ -51,4 +51,4 @@ def traffic_by_port_expr(study: Study, p: TrafficByPortParams | None = None) -> 
 @analysis("traffic-by-port", TrafficByPortParams, expr=traffic_by_port_expr)
 def traffic_by_port(study: Study, params: TrafficByPortParams) -> pd.DataFrame:
     """Bytes and packets per destination port and service, with shares of the total."""
-    return frame(traffic_by_port_expr(study, params))[COLUMNS]
+    return query_frame(study, traffic_by_port_expr, params)[COLUMNS]

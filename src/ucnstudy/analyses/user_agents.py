@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from ucnstudy.analyses.common import frame
+from ucnstudy.analyses.common import query_frame
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.lazy import ibis, pd
 
@@ -55,7 +55,7 @@ def families(ua: str | None) -> tuple[str | None, str | None, str | None]:
 @analysis("user-agents", UserAgentsParams, expr=user_agents_expr)
 def user_agents(study: Study, params: UserAgentsParams) -> pd.DataFrame:
     """HTTP requests per User-Agent with browser/OS/device families; NULL is its own row."""
-    df = frame(user_agents_expr(study, params))
+    df = query_frame(study, user_agents_expr, params)
     df["req_ua"] = df["req_ua"].astype(object).where(df["req_ua"].notna(), None)
     parsed = [families(ua) for ua in df["req_ua"]]
     df["browser"] = [f[0] for f in parsed]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ucnstudy.analyses.common import elapsed_us, frame
+from ucnstudy.analyses.common import elapsed_us, query_frame
 from ucnstudy.analyses.events import user_devices
 from ucnstudy.analyses.observed import observed_day_counts
 from ucnstudy.analyses.registry import analysis
@@ -95,4 +95,4 @@ def user_summary_expr(study: Study, p: UserSummaryParams | None = None) -> ir.Ta
 @analysis("user-summary", UserSummaryParams, expr=user_summary_expr)
 def user_summary(study: Study, params: UserSummaryParams) -> pd.DataFrame:
     """Per user: devices, days observed, active minutes, packets, MiB, DNS and HTTP counts."""
-    return frame(user_summary_expr(study, params))[COLUMNS]
+    return query_frame(study, user_summary_expr, params)[COLUMNS]

@@ -123,6 +123,7 @@ class DuckDBEngine:
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.read_only = read_only
+        self.path = path  # the compiled-SQL cache keys on the file's identity (store/sqlcache.py)
         # DuckDB caches table blocks up to memory_limit (default 80% of RAM); a study run on a
         # shared machine may cap it, e.g. UCN_DUCKDB_MEMORY_LIMIT=1GB
         limit = os.environ.get(MEMORY_LIMIT_ENV)
