@@ -203,13 +203,15 @@ def _multitasking(rows: Rows, a: dict[str, Any], devs: set[int]) -> dict[str, An
             "user_agents": len(uas), "multitasking": par_dev > 1 or len(uas) > 1}
 
 
+def _rtt(f: dict[str, Any], side: str) -> float | None:
+    """A flow's RTT on one side: its mean sample, else its handshake RTT."""
+    v = f.get(f"rtt_{side}_mean_ms")
+    return v if v is not None else f.get(f"hs_rtt_{side}_ms")
+
+
 def _qos(rows: Rows, devs: set[int], a: dict[str, Any]) -> dict[str, Any]:
     fl = [f for f in rows["flows"] if f["devid"] in devs and a["start"] <= f["startts"] <= a["end"]]
     tcp = [f for f in fl if f.get("retrans_pkts_out") is not None]
-
-    def pick(f: dict[str, Any], side: str) -> float | None:
-        v = f.get(f"rtt_{side}_mean_ms")
-        return v if v is not None else f.get(f"hs_rtt_{side}_ms")
 
     def col(name: str, flows: list, scale: float = 1.0) -> list[float | None]:
         return [None if f.get(name) is None else f[name] * scale for f in flows]
@@ -218,8 +220,8 @@ def _qos(rows: Rows, devs: set[int], a: dict[str, Any]) -> dict[str, Any]:
         "flows": len(fl),
         "bytes": float(sum((f.get("bytes_in") or 0) + (f.get("bytes_out") or 0) for f in fl)) if fl else None,
         "tcp_packets": sum((f.get("packets_in") or 0) + (f.get("packets_out") or 0) for f in tcp),
-        "rtt_access_ms": _median([v for f in fl if (v := pick(f, "access")) is not None]),
-        "rtt_internet_ms": _median([v for f in fl if (v := pick(f, "internet")) is not None]),
+        "rtt_access_ms": _median([v for f in fl if (v := _rtt(f, "access")) is not None]),
+        "rtt_internet_ms": _median([v for f in fl if (v := _rtt(f, "internet")) is not None]),
         "retrans_rate_out": _rate(col("retrans_pkts_out", fl), col("packets_out", tcp)),
         "retrans_rate_in": _rate(col("retrans_pkts_in", fl), col("packets_in", tcp)),
         "bulk_mbps_in": _rate(col("bulk_bytes_in", fl, 8), col("bulk_secs_in", fl, 1e6)),
@@ -234,9 +236,7 @@ def _network_qos(rows: Rows, devs: set[int], a: dict[str, Any], half_width: floa
           and f.get("retrans_pkts_out") is not None]
     packets = [(f.get("packets_in") or 0) + (f.get("packets_out") or 0) for f in fl]
     lost = [f["retrans_pkts_out"] + (f.get("retrans_pkts_in") or 0) for f in fl]
-    rtts = [v for f in fl if (v := f.get("rtt_access_mean_ms", f.get("hs_rtt_access_ms"))
-                                   if f.get("rtt_access_mean_ms") is not None
-                                   else f.get("hs_rtt_access_ms")) is not None]
+    rtts = [v for f in fl if (v := _rtt(f, "access")) is not None]
     return {"net_tcp_packets": sum(packets), "net_rtt_access_ms": _median(rtts),
             "net_retrans_rate": sum(lost) / sum(packets) if sum(packets) else None}
 

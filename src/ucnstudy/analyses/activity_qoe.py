@@ -115,6 +115,11 @@ def _rate(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
     return num.cast("float64").sum() / den.cast("float64").sum().nullif(0.0)
 
 
+def _rtt(flows: ir.Table, side: str) -> ir.FloatingValue:
+    """A flow's RTT on one side: its mean sample, else its handshake RTT."""
+    return flows[f"rtt_{side}_mean_ms"].fill_null(flows[f"hs_rtt_{side}_ms"])
+
+
 def _qos(study: Study, devs: ir.Table) -> ir.Table:
     """flows, bytes and the QoS of the flows starting within the activity on its devices."""
     f = study.table("flows")
@@ -125,8 +130,8 @@ def _qos(study: Study, devs: ir.Table) -> ir.Table:
         flows=j.count(),
         bytes=(j.bytes_in.fill_null(0) + j.bytes_out.fill_null(0)).cast("float64").sum(),
         tcp_packets=ibis.ifelse(tcp, j.packets_in + j.packets_out, 0).sum(),
-        rtt_access_ms=j.rtt_access_mean_ms.fill_null(j.hs_rtt_access_ms).median(),
-        rtt_internet_ms=j.rtt_internet_mean_ms.fill_null(j.hs_rtt_internet_ms).median(),
+        rtt_access_ms=_rtt(j, "access").median(),
+        rtt_internet_ms=_rtt(j, "internet").median(),
         retrans_rate_out=_rate(j.retrans_pkts_out, ibis.ifelse(tcp, j.packets_out, nothing)),
         retrans_rate_in=_rate(j.retrans_pkts_in, ibis.ifelse(tcp, j.packets_in, nothing)),
         bulk_mbps_in=_rate(j.bulk_bytes_in * 8, j.bulk_secs_in * 1e6),
@@ -146,7 +151,7 @@ def _network_qos(study: Study, devs: ir.Table, half_width_s: float) -> ir.Table:
     packets = j.packets_in + j.packets_out
     return j.group_by(KEYS).agg(
         net_tcp_packets=packets.sum(),
-        net_rtt_access_ms=j.rtt_access_mean_ms.fill_null(j.hs_rtt_access_ms).median(),
+        net_rtt_access_ms=_rtt(j, "access").median(),
         net_retrans_rate=_rate(j.retrans_pkts_out + j.retrans_pkts_in.fill_null(0), packets))
 
 

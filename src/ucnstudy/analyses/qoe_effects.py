@@ -35,7 +35,7 @@ MEASURES = ("duration_s", "bytes")
 QOS_FACTORS = ("rtt_class", "loss_class")
 RELATIVE = {"duration_s": "duration_rel", "bytes": "bytes_rel"}  # the QoS factors' measures
 CLASSES = ("low", "mid", "high")
-STRATA = ("username", "device_type", "network_type")  # QoS classes are terciles within these
+STRATA = ("username", "device_type", "network_type")  # terciles and relative measures
 ALL = "(all users)"
 MANN_WHITNEY, WILCOXON = "mann-whitney-u", "wilcoxon-signed-rank"
 
