@@ -78,6 +78,7 @@ def _parts(path: str) -> tuple[float, float, list[tuple[str, int, float]]]:
     from ucnstudy import open_study
     from ucnstudy.inference.report_section import inference_report_section
     from ucnstudy.plots import FigureContext, build_figures
+    from ucnstudy.report import ReportOptions
     from ucnstudy.report.assemble import focus_users, user_timezones
     from ucnstudy.report.render import RenderOptions, render_figure
     from ucnstudy.report.runs import RunCache, planned_runs
@@ -86,7 +87,8 @@ def _parts(path: str) -> tuple[float, float, list[tuple[str, int, float]]]:
         t0 = time.process_time()
         cache = RunCache(study, {})
         results = [cache.get(run) for run in planned_runs()]
-        ctx = FigureContext(focus_users(cache, "selected"), user_timezones(study))
+        ctx = FigureContext(focus_users(cache, "selected"), user_timezones(study),
+                            detail_users=ReportOptions().detail_users)
         t1 = time.process_time()
         inference_report_section(study)
         t2 = time.process_time()

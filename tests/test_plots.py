@@ -271,3 +271,66 @@ def test_every_builder_draws_an_empty_result(name: str) -> None:
     assert figures and all(f.figure.axes for f in figures)
     for named in figures:
         named.figure.savefig(io.BytesIO(), format="png")
+
+
+def visible_axes(named) -> list:
+    return [ax for ax in named.figure.axes if ax.get_visible()]
+
+
+def test_report_timelines_are_one_panel_per_focus_user_and_few_detailed() -> None:
+    """With a detail limit (the report): one small-multiples figure with a panel for every focus
+    user (their devices' active cells, any kind of event), then detailed figures for the first."""
+    extra = [(u, f"{u}.pc", "windows-pc", "dns", "2015-03-28", 8, 0, 3)
+             for u in ("bob", "cy", "dee", "eli", "fay")]
+    frame = pd.concat([timeline_frame(), pd.DataFrame(extra, columns=timeline_frame().columns)])
+    ctx = FigureContext(focus_users=["fay", "amy", "bob", "cy", "dee", "eli"], detail_users=1)
+    figures = build_figures("timeline", frame, ctx=ctx)
+    assert [f.name for f in figures] == ["timeline-users", "timeline-amy"]
+    panels = visible_axes(figures[0])
+    assert len(figures[0].figure.axes) == 10 and len(panels) == 6  # 5 columns, 2 rows
+    assert [ax.get_title() for ax in panels] == [
+        "amy (2 devices, 109)", "bob (1 devices, 3)", "cy (1 devices, 3)", "dee (1 devices, 3)",
+        "eli (1 devices, 3)", "fay (1 devices, 3)"]
+    laptop, phone = (c.get_offsets() for c in panels[0].collections)  # devices sorted by login
+    # traffic and DNS (or HTTP) in the same 5-minute cell of a device: one point
+    assert laptop.tolist() == [[mdates.date2num(pd.Timestamp("2015-03-28")) + 0.1 + 0.2, 22.25]]
+    assert phone.tolist() == [[mdates.date2num(pd.Timestamp("2015-03-27")) + 0.1 + 0.6, 9.5]]
+    assert panels[0].get_ylim() == (0.0, 24.0) and panels[-1].get_xlabel() == "Local date"
+    # the panel above a hidden cell labels its dates too
+    assert all(ax.xaxis.get_tick_params()["labelbottom"] for ax in panels[1:])
+    assert [f.name for f in build_figures("timeline", frame, ctx=FigureContext(focus_users=["bob"]))] \
+        == ["timeline-bob"]  # no limit (the API): detailed figures only, as before
+
+
+def test_report_inter_event_panels_hold_each_users_three_ecdfs() -> None:
+    iats = pd.DataFrame({"username": ["u"] * 6 + ["v"] * 2,
+                         "iat_s": [0.5, 30.0, 60.0, 120.0, 600.0, 40000.0, 1.0, 2.0],
+                         "count": [1, 1, 2, 1, 1, 1, 1, 1]})
+    figures = build_figures("inter-event", iats, ctx=FigureContext(focus_users=["v", "u"], detail_users=0))
+    assert [f.name for f in figures] == ["inter-event-all", "inter-event-users"]
+    v, u = visible_axes(figures[1])
+    assert u.get_title() == "u [7 / 5 / 2]" and v.get_title() == "v [2 / 0 / 0]"
+    everything, above_1min, above_10min = u.get_lines()
+    assert everything.get_ydata().tolist() == [1 / 7, 2 / 7, 4 / 7, 5 / 7, 6 / 7, 1.0]
+    assert above_1min.get_ydata().tolist() == [0.4, 0.6, 0.8, 1.0]  # the triptych's zoom
+    assert above_10min.get_ydata().tolist() == [0.5, 1.0]
+    assert len(v.get_lines()) == 1  # no gap of v reaches 1 min: no tail line, ticks kept
+    assert u.get_xlim() == (0.1, 43200.0) and "1min" in tick_labels(v)  # 100ms to 12h, as the triptych
+    assert [t.get_text() for t in figures[1].figure.legends[0].get_texts()] == [
+        "all gaps", "gaps ≥ 1 min", "gaps ≥ 10 min"]
+
+
+def test_report_activity_panels_hold_every_activity_of_each_user() -> None:
+    ctx = FigureContext(focus_users=["amy", "bob"], timezones={"amy": "Europe/Paris"}, detail_users=1)
+    figures = build_figures("activities", activities_frame(), ctx=ctx)
+    assert [f.name for f in figures] == ["activities-all", "activities-users", "activity-map-users",
+                                         "activities-amy", "activity-map-amy"]
+    amy, bob = visible_axes(figures[1])
+    assert amy.get_title() == "amy (3 activities)" and bob.get_title() == "bob (1 activities)"
+    assert amy.collections[0].get_offsets().tolist() == [[600.0, 10.0], [60.0, 3.0], [3600.0, 40.0]]
+    assert amy.get_xscale() == "log" and "1h" in tick_labels(bob)
+    amy_map, bob_map = visible_axes(figures[2])
+    assert amy_map.get_title() == "amy (2 devices, 3 activities)"
+    hours = sorted(h for c in amy_map.collections for h in c.get_offsets()[:, 1].tolist())
+    assert hours == [0.5, 11.0, 12.0, 12.0]  # local (Paris) start hours, once per device
+    assert bob_map.collections[0].get_offsets()[:, 1].tolist() == [10.0]  # UTC without a zone

@@ -23,7 +23,7 @@ from ucnstudy.plots import NamedFigure
 from ucnstudy.plots.style import new_figure
 from ucnstudy.report import ReportOptions, build_report
 from ucnstudy.report.assemble import focus_users
-from ucnstudy.report.runs import Run, RunCache, make_params, planned_runs
+from ucnstudy.report.runs import Run, RunCache, RunResult, make_params, planned_runs
 from ucnstudy.report.sections import (
     EXTRA_SECTIONS,
     NamedTable,
@@ -101,7 +101,8 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("report")
     db = small_study(root / "study.duckdb")
     code = main(["--db", str(db), "report", "--out", str(root / "out"), "--focus", "all", "--workers", "2",
-                 "--svg", "--set", "activities.gap=300", "--set", "traffic-by-port.top=1"])
+                 "--detail-users", "1", "--svg", "--set", "activities.gap=300",
+                 "--set", "traffic-by-port.top=1"])
     assert code == 0
     return db, root / "out"
 
@@ -115,9 +116,14 @@ def test_report_writes_index_figures_and_tables(report_dir: tuple[Path, Path]) -
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
         assert (out / "figures" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
     assert sorted(p.stem for p in (out / "tables").glob("*.csv")) == sorted(r.key for r in planned_runs())
-    for user in ("alice", "bob"):  # focus=all: per-user figures for every user with events
-        for kind in ("timeline", "inter-event", "activities"):
-            assert f'id="fig-{kind}-{user}"' in html
+    # focus=all: every user with events has a panel in one small-multiples figure per analysis,
+    # and the first (--detail-users 1) their own detailed figures as well
+    for grid in ("timeline-users", "inter-event-users", "activities-users", "activities--activity-map-users"):
+        assert f'id="fig-{grid}"' in html
+    for kind in ("timeline", "inter-event", "activities"):
+        users = sorted(set(pd.read_csv(out / "tables" / f"{kind}.csv")["username"]))
+        detailed = [u for u in users if f'id="fig-{kind}-{u}"' in html]
+        assert users == ["alice", "bob"] and detailed == ["alice"], kind
 
 
 def test_every_analysis_has_its_section_and_parameters(report_dir: tuple[Path, Path]) -> None:
@@ -179,6 +185,15 @@ def test_derived_runs_equal_their_analysis_exactly(report_dir: tuple[Path, Path]
             pd.testing.assert_frame_equal(cache.get(run).frame, expected, check_exact=True)
 
 
+def _figures_to_compare(analysis: str, result: RunResult) -> list[NamedFigure]:
+    """The first two figures of a builder, and the small multiples it draws for the report."""
+    from ucnstudy.plots import FigureContext, build_figures
+
+    first = build_figures(analysis, result.frame, result.params, FigureContext())[:2]
+    report = build_figures(analysis, result.frame, result.params, FigureContext(detail_users=0))
+    return first + [f for f in report if f.name.endswith("-users")]
+
+
 def test_figures_drawn_once_are_the_pictures_savefig_draws(report_dir: tuple[Path, Path],
                                                             tmp_path: Path) -> None:
     """render_figure lays a figure out itself and fixes its ticks (savefig then skips its own
@@ -187,7 +202,7 @@ def test_figures_drawn_once_are_the_pictures_savefig_draws(report_dir: tuple[Pat
 
     from PIL import Image
 
-    from ucnstudy.plots import FIGURES, FigureContext, build_figures
+    from ucnstudy.plots import FIGURES
     from ucnstudy.report.render import RenderOptions, render_figure
 
     (tmp_path / "figures").mkdir()
@@ -198,8 +213,7 @@ def test_figures_drawn_once_are_the_pictures_savefig_draws(report_dir: tuple[Pat
             result = cache.get(run)
             if not run.figures or run.analysis not in FIGURES or result.frame is None:
                 continue
-            plain = build_figures(run.analysis, result.frame, result.params, FigureContext())[:2]
-            drawn = build_figures(run.analysis, result.frame, result.params, FigureContext())[:2]
+            plain, drawn = (_figures_to_compare(run.analysis, result) for _ in range(2))
             for a, b in zip(plain, drawn, strict=True):
                 buffer = io.BytesIO()
                 a.figure.savefig(buffer, format="png", dpi=80)

@@ -28,6 +28,10 @@ class FigureContext:
 
     focus_users: list[str] | None = None  # users who get per-user figures (None: everyone)
     timezones: dict[str, str] = field(default_factory=dict)  # username -> IANA time zone
+    # None: every focus user gets the detailed per-user figures (the API's study.figures). A
+    # number (the report): every focus user is in one small-multiples figure per analysis, and
+    # only the first `detail_users` focus users also get the detailed per-user figures.
+    detail_users: int | None = None
 
 
 FigureBuilder = Callable[[pd.DataFrame, Any, Any], list[NamedFigure]]

@@ -23,7 +23,9 @@ from ucnstudy.plots.style import (
     log_ticks,
     new_figure,
     no_data,
+    outer_labels,
     slug,
+    small_multiples,
 )
 
 MAX_MARKER_AREA = 400.0
@@ -109,11 +111,70 @@ def activities_figures(acts: pd.DataFrame, params: object = None, ctx: object = 
     figures = [NamedFigure("activities-all", "Activity durations, all users", fig,
                            "ECDF of activity durations, one line per user.")]
     focus = getattr(ctx, "focus_users", None)
+    detail = getattr(ctx, "detail_users", None)
     timezones = getattr(ctx, "timezones", None) or {}
-    for user in users:
-        if focus is not None and user not in focus:
-            continue
+    users = [u for u in users if focus is None or u in focus]
+    if detail is not None and users:
+        figures += [activities_grid_figure(acts, users), activity_map_grid_figure(acts, users, timezones)]
+    for user in (users if detail is None else users[:detail]):
         mine = acts[acts["username"] == user]
         figures.append(activity_stats_figure(user, mine))
         figures.append(activity_map_figure(user, mine, timezones.get(user, "UTC")))
     return figures
+
+
+def activities_grid_figure(acts: pd.DataFrame, users: list[str]) -> NamedFigure:
+    """Every user's activities as duration against events, a small panel per user, shared axes."""
+    fig, axes = small_multiples(len(users), panel=(3.2, 2.3), sharex=True, sharey=True)
+    names = acts["username"].astype(str).to_numpy()
+    durations = np.maximum(acts["duration_s"].to_numpy(float), 1e-3)
+    events = acts["events"].to_numpy(float)
+    color = colors(3)[2]
+    for ax, user in zip(axes, users, strict=True):
+        mine = names == user
+        ax.scatter(durations[mine], events[mine], s=6, marker=".", color=color, linewidths=0,
+                   rasterized=True)
+        ax.set_title(f"{user} ({int(mine.sum()):,} activities)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    top = max(float(durations.max()), 60.0) if durations.size else 60.0
+    log_ticks(axes[0], SECOND_TICKS, axis="x", lo=1.0, hi=top)
+    axes[0].set_yscale("log")
+    outer_labels(axes, min(5, len(users)), "Activity duration", "Events")
+    fig.suptitle("Activities of every user: duration and events per activity")
+    return NamedFigure("activities-users", "Activities, every user", fig,
+                       "One panel per user: each activity's duration against its events (log axes); "
+                       "durations as ECDFs: the figure above; every activity: the activities table.")
+
+
+def activity_map_grid_figure(acts: pd.DataFrame, users: list[str], timezones: dict[str, str]
+                             ) -> NamedFigure:
+    """Every user's activity map (local start date and hour, a colour per device, marker area
+    proportional to duration) as a small panel per user."""
+    fig, axes = small_multiples(len(users), panel=(3.4, 2.3), sharex=True, sharey=True)
+    for ax, user in zip(axes, users, strict=True):
+        mine = acts[acts["username"] == user]
+        max_duration = max(float(mine["duration_s"].max()), 1.0) if len(mine) else 1.0
+        per_device = mine.assign(login=mine["devices"].astype(str).str.split("+")).explode("login")
+        start = _utc(per_device["start"]).dt.tz_convert(timezones.get(user, "UTC"))
+        x = mdates.date2num(start.dt.tz_localize(None).to_numpy())
+        hour = (start.dt.hour + start.dt.minute / 60.0).to_numpy()
+        logins = per_device["login"].to_numpy()
+        area = per_device["duration_s"].to_numpy(float) * MAX_MARKER_AREA / 4 / max_duration
+        devices = sorted(set(logins[pd.notna(logins)]))
+        for login, color in zip(devices, colors(len(devices)), strict=True):
+            own = logins == login
+            ax.scatter(x[own], hour[own], s=np.maximum(area[own], 3.0), alpha=0.6, color=color,
+                       linewidths=0, rasterized=True)
+        ax.set_title(f"{user} ({len(devices)} devices, {len(mine):,} activities)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylim(0, 24)
+    axes[0].set_yticks(range(0, 25, 6))
+    for ax in axes:
+        date_axis(ax)
+    outer_labels(axes, min(5, len(users)), "Local start date", "Start hour")
+    fig.suptitle("Activities of every user by local start date and hour (a colour per device, "
+                 "marker area ∝ duration)")
+    return NamedFigure("activity-map-users", "Activity maps, every user", fig,
+                       "One panel per user: each activity at its local start date and hour, per "
+                       "contributing device; marker area proportional to duration (the user's longest: the "
+                       "largest marker of the panel).")

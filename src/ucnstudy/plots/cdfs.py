@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 
 from ucnstudy.plots.style import (
     DAY,
@@ -21,9 +22,12 @@ from ucnstudy.plots.style import (
     log_ticks,
     new_figure,
     no_data,
+    outer_labels,
     slug,
+    small_multiples,
 )
 
+SPARSE_TICKS = tuple(t for t in SECOND_TICKS if t[1] in ("1ms", "1s", "1min", "1h", "1day", "1week"))
 ZOOMS = ((0.0, "All inter-event times"), (MINUTE, "Zoom: gaps ≥ 1 min"), (10 * MINUTE, "Zoom: gaps ≥ 10 min"))
 
 
@@ -50,7 +54,8 @@ def plot_log_ecdf(ax: Axes, values: np.ndarray, *, floor: float = 0.0, label: st
     return round(float(weights[keep].sum()))
 
 
-def log_time_axis(ax: Axes, values: np.ndarray, floor: float = 0.0) -> None:
+def log_time_axis(ax: Axes, values: np.ndarray, floor: float = 0.0,
+                  ticks: tuple[tuple[float, str], ...] = SECOND_TICKS) -> None:
     """Log x axis from the labelled tick at or below the smallest positive value (or the floor)
     to the labelled tick at or above the largest; CDF on y."""
     positive = values[np.isfinite(values) & (values > 0)]
@@ -60,7 +65,7 @@ def log_time_axis(ax: Axes, values: np.ndarray, floor: float = 0.0) -> None:
     lo = floor if floor > 0 else max((v for v, _ in SECOND_TICKS if v <= smallest), default=smallest)
     if hi <= lo:  # a single distinct value: show it between two ticks
         hi = next((v for v, _ in SECOND_TICKS if v > lo), lo * 10)
-    log_ticks(ax, SECOND_TICKS, axis="x", lo=lo, hi=hi)
+    log_ticks(ax, ticks, axis="x", lo=lo, hi=hi)
     ax.set_xlim(lo, hi)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("CDF")
@@ -143,10 +148,42 @@ def inter_event_figures(iats: pd.DataFrame, params: object = None, ctx: object =
     figures = [NamedFigure("inter-event-all", "Inter-event times, all users", fig,
                            "ECDF of the gaps between a user's consecutive events, one line per user.")]
     focus = getattr(ctx, "focus_users", None)
-    for user in (focus if focus is not None else list(by_user)):
-        if user in by_user:
-            figures.append(inter_event_user_figure(user, *by_user[user]))
+    detail = getattr(ctx, "detail_users", None)
+    users = [u for u in (focus if focus is not None else list(by_user)) if u in by_user]
+    if detail is not None and users:
+        figures.append(inter_event_grid_figure(users, by_user))
+    for user in (users if detail is None else users[:detail]):
+        figures.append(inter_event_user_figure(user, *by_user[user]))
     return figures
+
+
+def inter_event_grid_figure(users: list[str], by_user: dict[str, tuple[np.ndarray, np.ndarray]]
+                            ) -> NamedFigure:
+    """The triptych of every user in one figure: a panel per user with the whole ECDF and the
+    conditional ECDFs of the gaps >= 1 min and >= 10 min as three lines on one log axis."""
+    fig, axes = small_multiples(len(users), panel=(3.2, 2.3), sharex=True, sharey=True)
+    line = colors(len(ZOOMS))
+    tails = ((0.0, "all gaps"), (MINUTE, "gaps ≥ 1 min"), (10 * MINUTE, "gaps ≥ 10 min"))
+    for ax, user in zip(axes, users, strict=True):
+        values, weights = by_user[user]
+        finite = values[np.isfinite(values)]
+        # a tail without values draws nothing (no_data would clear the ticks every panel shares)
+        counts = [plot_log_ecdf(ax, values, floor=floor, color=color, weights=weights)
+                  if (finite >= floor).any() else 0
+                  for (floor, _), color in zip(tails, line, strict=True)]
+        ax.set_title(f"{user} [{counts[0]:,} / {counts[1]:,} / {counts[2]:,}]", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_ylabel("")
+    # shared by every panel; every other labelled tick, so that the labels fit a small panel
+    log_time_axis(axes[0], np.concatenate([by_user[u][0] for u in users]), ticks=SPARSE_TICKS)
+    outer_labels(axes, min(5, len(users)), "Inter-event time", "CDF")
+    fig.legend([Line2D([], [], color=c, lw=2) for c in line], [label for _, label in tails],
+               loc="outside upper right", ncols=3, fontsize=8)
+    fig.suptitle("Inter-event times of every user (conditional ECDFs of the tails)")
+    return NamedFigure("inter-event-users", "Inter-event times, every user", fig,
+                       "One panel per user: ECDF of the gaps between consecutive events, and the "
+                       "conditional ECDFs of the gaps at or above 1 min and 10 min; titles count the "
+                       "gaps of each line.")
 
 
 __all__ = ["DAY", "dns_http_figures", "inter_event_figures", "plot_log_ecdf"]

@@ -125,3 +125,28 @@ def no_data(ax: Axes, message: str = "no data") -> None:
 def slug(text: str) -> str:
     """A file-name-safe version of a user or device name."""
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in str(text)).strip("-") or "x"
+
+
+def small_multiples(n: int, *, panel: tuple[float, float] = (3.2, 2.2), max_cols: int = 5,
+                    **kwargs: object) -> tuple[Figure, list[Axes]]:
+    """One figure with a grid of n small panels (row by row), the unused cells hidden: every
+    user's panel in one drawing, which costs far less than one figure per user (most of a
+    figure's cost is its fixed layout, text and encoding, not its data)."""
+    ncols = max(1, min(max_cols, n))
+    nrows = max(1, -(-n // ncols))
+    fig, axes = new_figure(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows + 0.6), **kwargs)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def outer_labels(axes: list[Axes], ncols: int, xlabel: str, ylabel: str) -> None:
+    """Axis labels on the left column and the bottom panel of each column only (shared axes)."""
+    n = len(axes)
+    for i, ax in enumerate(axes):
+        if i % ncols == 0:
+            ax.set_ylabel(ylabel)
+        if i + ncols >= n:  # no panel below this one: its tick labels show (sharex hid them)
+            ax.set_xlabel(xlabel)
+            ax.xaxis.set_tick_params(labelbottom=True)

@@ -14,7 +14,16 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
-from ucnstudy.plots.style import NamedFigure, colors, date_axis, new_figure, no_data, slug
+from ucnstudy.plots.style import (
+    NamedFigure,
+    colors,
+    date_axis,
+    new_figure,
+    no_data,
+    outer_labels,
+    slug,
+    small_multiples,
+)
 
 KINDS = (
     ("traffic", "Device traffic (seconds with packets)"),
@@ -78,11 +87,49 @@ def timeline_user_figure(username: str, events: pd.DataFrame) -> NamedFigure:
                        "per day, one slot per device) and hour of day; legends count the events.")
 
 
+def timeline_grid_figure(frame: pd.DataFrame, users: list[str]) -> NamedFigure:
+    """Every user's timeline in one figure: a small panel per user, events of any kind, one slot
+    and colour per device; shared date and hour axes."""
+    fig, axes = small_multiples(len(users), panel=(3.4, 2.3), sharex=True, sharey=True)
+    days_all, hours_all = day_and_hour(frame)
+    first, last = (float(days_all.min()), float(days_all.max())) if days_all.size else (0.0, 0.0)
+    names = frame["username"].astype(str).to_numpy()
+    logins = frame["login"].astype(str).to_numpy()
+    for ax, user in zip(axes, users, strict=True):
+        mine = names == user
+        devices = sorted(set(logins[mine]))
+        slot = 0.8 / max(len(devices), 1)
+        for i, (device, color) in enumerate(zip(devices, colors(len(devices)), strict=True)):
+            mask = mine & (logins == device)
+            x, y = reduce_points(days_all[mask], hours_all[mask])
+            ax.scatter(x + 0.1 + slot * (i + 0.5), y, s=4, marker="s", color=color, linewidths=0,
+                       rasterized=True)
+        ax.set_title(f"{user} ({len(devices)} devices, {int(frame['events'].to_numpy()[mine].sum()):,})",
+                     fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylim(0, 24)
+    axes[0].set_yticks(range(0, 25, 6))
+    axes[0].set_xlim(first, last + 1)
+    for ax in axes:
+        date_axis(ax)
+    outer_labels(axes, min(5, len(users)), "Local date", "Hour (local)")
+    fig.suptitle("Timelines of every user (events of any kind; one colour and slot per device)")
+    return NamedFigure("timeline-users", "Timelines, every user", fig,
+                       "One panel per user: when each personal device had traffic, DNS, HTTP or user "
+                       "HTTP events, per local date and hour of day; titles count the user's events. "
+                       "Per kind and device: the per-user timelines below and the timeline table.")
+
+
 def timeline_figures(frame: pd.DataFrame, params: object = None, ctx: object = None) -> list[NamedFigure]:
+    """One detailed figure per focus user; with a detail limit in the context (the report), one
+    small-multiples figure of every focus user first and the detailed figures for the first few."""
     focus = getattr(ctx, "focus_users", None)
-    users = [str(u) for u in frame["username"].dropna().unique()]
-    figures = [timeline_user_figure(u, frame[frame["username"] == u])
-               for u in sorted(users) if focus is None or u in focus]
+    detail = getattr(ctx, "detail_users", None)
+    users = [u for u in sorted(str(u) for u in frame["username"].dropna().unique())
+             if focus is None or u in focus]
+    figures = [] if detail is None or not users else [timeline_grid_figure(frame, users)]
+    figures += [timeline_user_figure(u, frame[frame["username"] == u])
+                for u in (users if detail is None else users[:detail])]
     if not figures:
         fig, axes = new_figure(1, 1, figsize=(6, 3))
         no_data(axes[0, 0], "no user with events")

@@ -72,7 +72,8 @@ def build_report(study: Study, out_dir: str | Path, options: ReportOptions | Non
     _prepare(out)
     cache = RunCache(study, options.overrides)
     _notify(on_progress, "selecting users", 0, len(sections))
-    figure_ctx = FigureContext(focus_users=focus_users(cache, options.focus), timezones=user_timezones(study))
+    figure_ctx = FigureContext(focus_users=focus_users(cache, options.focus), timezones=user_timezones(study),
+                               detail_users=max(options.detail_users, 0))
     ctx = ReportContext(study, cache, figure_ctx)
     renderer = FigureRenderer(RenderOptions(out, options.dpi, options.svg), options.workers)
     try:
