@@ -12,8 +12,9 @@ from __future__ import annotations
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullLocator
 
-from ucnstudy.plots.cdfs import log_time_axis, overlay_legend, plot_log_ecdf
+from ucnstudy.plots.cdfs import SPARSE_TICKS, log_time_axis, overlay_legend, plot_log_ecdf
 from ucnstudy.plots.style import (
     SECOND_TICKS,
     NamedFigure,
@@ -132,13 +133,15 @@ def activities_grid_figure(acts: pd.DataFrame, users: list[str]) -> NamedFigure:
     color = colors(3)[2]
     for ax, user in zip(axes, users, strict=True):
         mine = names == user
-        ax.scatter(durations[mine], events[mine], s=6, marker=".", color=color, linewidths=0,
+        ax.scatter(durations[mine], events[mine], s=12, marker=".", color=color, linewidths=0,
                    rasterized=True)
         ax.set_title(f"{user} ({int(mine.sum()):,} activities)", fontsize=8)
         ax.tick_params(labelsize=7)
     top = max(float(durations.max()), 60.0) if durations.size else 60.0
-    log_ticks(axes[0], SECOND_TICKS, axis="x", lo=1.0, hi=top)
+    log_ticks(axes[0], SPARSE_TICKS, axis="x", lo=1.0, hi=top)  # labels that fit a small panel
     axes[0].set_yscale("log")
+    # no minor ticks: on 17 shared log axes they are most of the figure's drawing time
+    axes[0].yaxis.set_minor_locator(NullLocator())
     outer_labels(axes, min(5, len(users)), "Activity duration", "Events")
     fig.suptitle("Activities of every user: duration and events per activity")
     return NamedFigure("activities-users", "Activities, every user", fig,

@@ -178,7 +178,7 @@ def inter_event_grid_figure(users: list[str], by_user: dict[str, tuple[np.ndarra
     log_time_axis(axes[0], np.concatenate([by_user[u][0] for u in users]), ticks=SPARSE_TICKS)
     outer_labels(axes, min(5, len(users)), "Inter-event time", "CDF")
     fig.legend([Line2D([], [], color=c, lw=2) for c in line], [label for _, label in tails],
-               loc="outside upper right", ncols=3, fontsize=8)
+               loc="upper right", ncols=3, fontsize=8, bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.suptitle("Inter-event times of every user (conditional ECDFs of the tails)")
     return NamedFigure("inter-event-users", "Inter-event times, every user", fig,
                        "One panel per user: ECDF of the gaps between consecutive events, and the "
