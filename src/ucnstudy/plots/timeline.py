@@ -93,19 +93,19 @@ def timeline_grid_figure(frame: pd.DataFrame, users: list[str]) -> NamedFigure:
     fig, axes = small_multiples(len(users), panel=(3.4, 2.3), sharex=True, sharey=True)
     days_all, hours_all = day_and_hour(frame)
     first, last = (float(days_all.min()), float(days_all.max())) if days_all.size else (0.0, 0.0)
-    names = frame["username"].astype(str).to_numpy()
-    logins = frame["login"].astype(str).to_numpy()
+    # row positions per (user, device) from one groupby: comparing the string columns once
+    # per panel and device costs more than drawing the panels
+    rows = frame.groupby([frame["username"].astype(str), frame["login"].astype(str)], sort=True).indices
+    events = frame["events"].to_numpy()
     for ax, user in zip(axes, users, strict=True):
-        mine = names == user
-        devices = sorted(set(logins[mine]))
+        devices = [(login, at) for (name, login), at in rows.items() if name == user]
         slot = 0.8 / max(len(devices), 1)
-        for i, (device, color) in enumerate(zip(devices, colors(len(devices)), strict=True)):
-            mask = mine & (logins == device)
-            x, y = reduce_points(days_all[mask], hours_all[mask])
+        for i, ((_, at), color) in enumerate(zip(devices, colors(len(devices)), strict=True)):
+            x, y = reduce_points(days_all[at], hours_all[at])
             ax.scatter(x + 0.1 + slot * (i + 0.5), y, s=4, marker="s", color=color, linewidths=0,
                        rasterized=True)
-        ax.set_title(f"{user} ({len(devices)} devices, {int(frame['events'].to_numpy()[mine].sum()):,})",
-                     fontsize=8)
+        total = sum(int(events[at].sum()) for _, at in devices)
+        ax.set_title(f"{user} ({len(devices)} devices, {total:,})", fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].set_ylim(0, 24)
     axes[0].set_yticks(range(0, 25, 6))

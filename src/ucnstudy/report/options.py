@@ -12,7 +12,7 @@ class ReportOptions:
     preview_rows: int = field(default=20, metadata={"help": "rows of each table shown in the HTML"})
     focus: str = field(default="selected", metadata={
         "help": "users with per-user figures: 'selected' (select-users), 'all', or comma-separated names"})
-    detail_users: int = field(default=2, metadata={
+    detail_users: int = field(default=1, metadata={
         "help": "how many focus users also get their detailed per-user figures (every focus user "
                 "is in one small-multiples figure per analysis, every user in the CSV tables)"})
     svg: bool = field(default=False, metadata={
