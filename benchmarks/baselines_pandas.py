@@ -173,6 +173,7 @@ def user_summary(folder: str) -> pd.DataFrame:
                                     bytes_out=("bytes_out", "sum"), dns=("dns", "sum"),
                                     http=("http", "sum"))
     u = read(folder, "users", ["username", "country"]).set_index("username").join(counts).join(agg)
+    u["observed_days"] = observed_days(folder, links[~links["shared"].astype(bool)], dt)
     out = pd.DataFrame({
         "country": u["country"],
         "devices_personal": u["devices_personal"].fillna(0).astype("int64"),
@@ -182,8 +183,24 @@ def user_summary(folder: str) -> pd.DataFrame:
         "packets_in": u["packets_in"].fillna(0).astype("int64"),
         "packets_out": u["packets_out"].fillna(0).astype("int64"),
         "mib_in": (u["bytes_in"] / 2**20).fillna(0.0), "mib_out": (u["bytes_out"] / 2**20).fillna(0.0),
-        "dns": u["dns"].fillna(0).astype("int64"), "http": u["http"].fillna(0).astype("int64")})
+        "dns": u["dns"].fillna(0).astype("int64"), "http": u["http"].fillna(0).astype("int64"),
+        "observed_days": u["observed_days"].fillna(0).astype("int64")})
+    days = out["observed_days"]
+    for col in ("active_min", "mib_in", "mib_out", "dns", "http"):
+        # a rate per observed day; 0.0 for a user never observed
+        out[f"{col}_per_day"] = (out[col] / days).where(days > 0, 0.0)
     return out.sort_index().reset_index()
+
+
+def observed_days(folder: str, counted: pd.DataFrame, traffic: pd.DataFrame) -> pd.Series:
+    """Per username, the local days on which a counted device has a row in devicetraffic
+    (`traffic`, already read), dnsreqs or httpreqs; each row reduced to its UTC hour first."""
+    parts = [traffic[["devid", "ts"]], read(folder, "dnsreqs", ["devid", "ts"]),
+             read(folder, "httpreqs", ["devid", "ts"])]
+    hours = pd.concat([p.assign(ts=p["ts"].dt.floor("h")).drop_duplicates() for p in parts])
+    j = hours.drop_duplicates().merge(counted[["username", "devid"]], on="devid")
+    j["day"] = local_times(folder, j).dt.normalize()
+    return j.drop_duplicates(["username", "day"]).groupby("username").size()
 
 
 def select_users(folder: str) -> pd.DataFrame:

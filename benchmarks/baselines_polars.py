@@ -168,13 +168,28 @@ def _summary(folder: str) -> pl.LazyFrame:
         c("packets_out").sum(), c("bytes_in").sum(), c("bytes_out").sum(), c("dns").sum(), c("http").sum())
     u = scan(folder, "users").select("username", "country").join(counts, on="username", how="left")
     u = u.join(agg, on="username", how="left")
-    return u.select(
+    u = u.join(observed_days(folder, links.filter(~c("shared"))), on="username", how="left")
+    out = u.select(
         "username", "country", c("devices_personal").fill_null(0), c("devices_shared").fill_null(0),
         total_days=((c("last") - c("first")).dt.total_microseconds() / 86_400e6).fill_null(0.0),
         active_min=(c("seconds") / 60.0).fill_null(0.0), packets_in=c("packets_in").fill_null(0),
         packets_out=c("packets_out").fill_null(0), mib_in=(c("bytes_in") / 2**20).fill_null(0.0),
         mib_out=(c("bytes_out") / 2**20).fill_null(0.0), dns=c("dns").fill_null(0),
-        http=c("http").fill_null(0)).sort("username")
+        http=c("http").fill_null(0), observed_days=c("observed_days").fill_null(0))
+    # rates per observed day; 0.0 for a user never observed
+    per_day = {f"{x}_per_day": pl.when(c("observed_days") > 0).then(c(x) / c("observed_days"))
+               .otherwise(0.0) for x in ("active_min", "mib_in", "mib_out", "dns", "http")}
+    return out.with_columns(**per_day).sort("username")
+
+
+def observed_days(folder: str, counted: pl.LazyFrame) -> pl.LazyFrame:
+    """username, observed_days: the local days on which a counted device has a row in
+    devicetraffic, dnsreqs or httpreqs, each row reduced to its UTC hour first."""
+    hours = pl.concat([scan(folder, t).select("devid", c("ts").dt.truncate("1h")).unique()
+                       for t in ("devicetraffic", "dnsreqs", "httpreqs")]).unique()
+    j = hours.join(counted.select("username", "devid"), on="devid")
+    days = with_local(folder, j).select("username", day=c("local").dt.date()).unique()
+    return days.group_by("username").agg(observed_days=pl.len().cast(pl.Int64))
 
 
 def user_summary(folder: str) -> pd.DataFrame:
