@@ -1,15 +1,26 @@
-"""Build the compiled extensions (the pcap record walk, header decoding and per-flow TCP scan);
-everything else is in pyproject.toml.
+"""Build the compiled extensions; everything else is in pyproject.toml.
 
-Both are optional: without a C compiler the install still succeeds and the importer uses the
-same definitions in Python and numpy (slower).
+Two kinds, both optional (without a C compiler the install still succeeds and the importer runs
+the same definitions in Python and numpy, slower):
+- the typed loops of the pcap importer (`_walk.pyx`, `_decode.pyx`, `_tcpscan.pyx`);
+- the pcap importer's plain Python modules on the per-packet path (payload inspection, DNS,
+  HTTP, TLS, rows), compiled unchanged by Cython: the same code without the interpreter's
+  dispatch, 10-20% of `ucn import pcap` (docs/performance.md). An extension module is imported
+  in preference to the .py beside it, so after editing one of these run `make ext` (make test
+  does); tests/test_compiled_fresh.py fails when a compiled module is older than its source.
 """
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-extensions = [
-    Extension(f"ucnstudy.sources.pcap.{name}", [f"src/ucnstudy/sources/pcap/{name}.pyx"], optional=True)
-    for name in ("_walk", "_decode", "_tcpscan")
-]
-setup(ext_modules=cythonize(extensions, quiet=True))
+PCAP = "src/ucnstudy/sources/pcap"
+TYPED = ("_walk", "_decode", "_tcpscan")
+PLAIN = ("payloads", "http", "dns", "tls", "tcpstream", "rows", "capture", "flows", "counters",
+         "decode", "tcpperf", "device")
+
+typed = [Extension(f"ucnstudy.sources.pcap.{n}", [f"{PCAP}/{n}.pyx"], optional=True) for n in TYPED]
+plain = [Extension(f"ucnstudy.sources.pcap.{n}", [f"{PCAP}/{n}.py"], optional=True) for n in PLAIN]
+# annotation_typing off: type hints stay hints, so the compiled module behaves as the .py does
+# (an `int` hint would otherwise reject numpy integers)
+directives = {"language_level": 3, "annotation_typing": False}
+setup(ext_modules=cythonize(typed, quiet=True) + cythonize(plain, quiet=True, compiler_directives=directives))
