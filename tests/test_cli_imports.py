@@ -75,3 +75,27 @@ def test_import_pcap_into_duckdb_loads_no_ibis(tmp_path: Path) -> None:
            f"assert main(['--db', {str(db)!r}, 'import', 'pcap', '--device', 'alice.laptop', "
            f"{str(capture)!r}]) == 0")
     assert "ibis" not in loaded_after(run)
+
+
+def test_ucn_import_pcap_does_not_load_pandas(tmp_path: Path):
+    """DuckDB would import pandas to ask whether each parameter or Arrow table is a DataFrame
+    (store/nopandas.py); the import and its enrichment run without it, and load the rows."""
+    import duckdb
+
+    from pcap_helpers import add_device, dns_query, dns_response, rr_a, udp, write_pcap
+    from ucnstudy import open_study
+
+    path = tmp_path / "s.duckdb"
+    with open_study(path) as study:
+        study.create_schema()
+        add_device(study, "alice.laptop", leases=[("10.0.0.2", None, None)])
+    capture = write_pcap(tmp_path / "day.pcap", [
+        (1_700_000_000.0, udp("10.0.0.2", "8.8.8.8", 5353, 53, dns_query("example.org", 7))),
+        (1_700_000_000.1, udp("8.8.8.8", "10.0.0.2", 53, 5353,
+                  dns_response("example.org", 7, [rr_a("example.org", "93.184.216.34", 60)])))])
+    argv = ["--db", str(path), "import", "pcap", "--device", "alice.laptop", str(capture)]
+    run = f"from ucnstudy.cli import main\nassert main({argv!r}) == 0"
+    assert "pandas" not in loaded_after(run)
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT query, query_domain FROM dnsreqs").fetchall() == [
+            ("example.org", "example.org")]

@@ -36,8 +36,9 @@ def import_pcap(
     """Load a device's captures (see HELP)."""
     from ucnstudy.enrich import PENDING
     from ucnstudy.sources.pcap import KIND, pcap_parser
+    from ucnstudy.store.nopandas import pandas_hidden
 
-    with open_cli_study() as study:
+    with open_cli_study() as study, pandas_hidden():  # the import and enrichment never use it
         import_with_progress(study, KIND, files, pcap_parser(device.lower(), window_s=window),
                              unit="packets", strict=strict,
                              options={"device": device.lower(), "window_s": window},
