@@ -83,7 +83,7 @@ def make_version_1(study: Study) -> None:
     with study.engine.transaction() as writer:
         for table in old:
             writer.execute(create_table_sql(table, types))
-            for stmt in index_statements(table):
+            for stmt in index_statements(table, study.engine.name):
                 writer.execute(stmt)
             data = rows.get(table.name)
             if data is not None and data.num_rows:

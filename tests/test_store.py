@@ -44,6 +44,35 @@ def test_schema_ddl_matches_definition(any_study: Study) -> None:
             assert got[col.name].copy(nullable=True) == col.dtype.copy(nullable=True), (name, col.name)
 
 
+def _index_columns(study: Study) -> set[tuple[str, tuple[str, ...]]]:
+    """(table, indexed columns) of every index the study's database holds."""
+    if study.engine.name == "duckdb":
+        rows = study.engine.raw.execute(  # type: ignore[attr-defined]
+            "SELECT table_name, expressions FROM duckdb_indexes()").fetchall()
+        # expressions reads like '[devid, ts]'
+        return {(t, tuple(e.strip(' "') for e in exprs.strip("[]").split(","))) for t, exprs in rows}
+    with study.engine.transaction() as writer:
+        rows = writer.fetchall(
+            "SELECT t.relname, array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+            "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace s ON s.oid = t.relnamespace "
+            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+            "WHERE s.nspname = current_schema() AND NOT i.indisprimary GROUP BY i.indexrelid, t.relname")
+    return {(t, tuple(cols)) for t, cols in rows}
+
+
+def test_indexes_duckdb_only_on_lookup_tables_postgres_all(any_study: Study) -> None:
+    """DuckDB keeps no ART index on the event tables (scans with zone maps read them; an ART
+    costs every insert and commit); PostgreSQL has every B-tree index of the schema."""
+    from ucnstudy.schema import TIME_COLUMNS
+
+    every = {(t.name, cols) for t in TABLES.values() for cols in t.indexes}
+    lookups = {(name, cols) for name, cols in every if name not in TIME_COLUMNS}
+    assert {"devices", "imports"} <= {name for name, _ in lookups} and lookups != every
+    want = lookups if any_study.engine.name == "duckdb" else every
+    assert _index_columns(any_study) == want
+
+
 @pytest.mark.parametrize("name", [n for n in TABLES if n not in BOOKKEEPING])
 def test_round_trip_every_column(any_study: Study, name: str) -> None:
     rows = sample_rows(TABLES[name])

@@ -23,6 +23,11 @@ Conventions:
   `users.timezone`, `dnsreqs.query_ts`, `flows.server_name`, and ground-truth tables `gt_*`.
 - A NULL flag (`user_url`, `user_req`, `matches_*`, `duplicate`) means *not evaluated*;
   enrichment sets every flag it evaluates to TRUE or FALSE (see docs/enrichment.md).
+- "Indexes" lists each table's indexes as PostgreSQL holds them (B-tree). A DuckDB study holds
+  them on the lookup tables only (users, devices, device_addresses, networks, imports): its event
+  tables are scanned with zone maps, and an ART index would only slow every insert and commit
+  (docs/performance.md). DuckDB studies created before 2026-12-04 keep theirs; they change no
+  result.
 """
 
 

@@ -250,7 +250,7 @@ def bulk_load_mode(study: Study, on_progress: Progress | None = None) -> Iterato
     try:
         yield
     finally:
-        statements = [s for table in TABLES.values() for s in index_statements(table)]
+        statements = [s for table in TABLES.values() for s in index_statements(table, "duckdb")]
         for i, statement in enumerate(statements, start=1):
             raw.execute(statement)
             if on_progress:

@@ -107,7 +107,7 @@ class DuckDBSink:
     def finish(self, manifest: dict[str, Any]) -> None:
         raw = self.study.engine.raw
         for table in TABLES.values():
-            for statement in index_statements(table):
+            for statement in index_statements(table, self.study.engine.name):
                 raw.execute(statement)
         raw.execute(f'CREATE TABLE "{MANIFEST_TABLE}" (manifest VARCHAR)')
         raw.execute(f'INSERT INTO "{MANIFEST_TABLE}" VALUES (?)', [json.dumps(manifest)])

@@ -151,7 +151,7 @@ class DuckDBEngine:
     def create_tables(self, tables: list[Table]) -> None:
         for t in tables:
             self.ibis.create_table(t.name, schema=t.ibis_schema())
-            for stmt in index_statements(t):
+            for stmt in index_statements(t, self.name):
                 self.raw.execute(stmt)
 
     def drop_tables(self, names: list[str]) -> None:

@@ -88,7 +88,16 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def index_statements(table: Table) -> Iterator[str]:
+def index_statements(table: Table, engine_name: str) -> Iterator[str]:
+    """The schema's indexes of the table as this engine keeps them. DuckDB: on the small lookup
+    tables only (users, devices, addresses, imports); its event tables (schema.TIME_COLUMNS) are
+    read by scans that skip row groups by their min/max (zone maps), never through an ART
+    index, while every insert maintains one and every commit writes it (docs/performance.md).
+    PostgreSQL: every B-tree index of the schema."""
+    from ucnstudy.schema import TIME_COLUMNS
+
+    if engine_name == "duckdb" and table.name in TIME_COLUMNS:
+        return
     for cols in table.indexes:
         name = quote(f"ix_{table.name}_{'_'.join(cols)}")
         yield (

@@ -101,7 +101,7 @@ def upgrade(study: Study) -> Upgrade:
     if version == SCHEMA_VERSION:
         return result
     with engine.transaction() as writer:
-        _additive(writer, engine_types(engine.name), result)
+        _additive(writer, engine.name, result)
         for migration in MIGRATIONS:
             if migration.version > version and migration.data is not None:
                 migration.data(writer)
@@ -109,14 +109,15 @@ def upgrade(study: Study) -> Upgrade:
     return result
 
 
-def _additive(writer: Writer, types: type, result: Upgrade) -> None:
+def _additive(writer: Writer, engine_name: str, result: Upgrade) -> None:
     """Create every missing canonical table and add every missing column (NULL-filled)."""
+    types = engine_types(engine_name)
     existing = _columns(writer)
     for table in TABLES.values():
         if table.name not in existing:
             writer.execute(create_table_sql(table, types))
             result.tables.append(table.name)
-            for stmt in index_statements(table):
+            for stmt in index_statements(table, engine_name):
                 writer.execute(stmt)
             continue
         for column in table.columns:

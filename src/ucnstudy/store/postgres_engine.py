@@ -127,7 +127,7 @@ class PostgresEngine:
     def create_tables(self, tables: list[Table]) -> None:
         for t in tables:
             self._con.create_table(t.name, schema=t.ibis_schema())
-            for stmt in index_statements(t):
+            for stmt in index_statements(t, self.name):
                 self._conn.execute(stmt)  # type: ignore[arg-type]
 
     def drop_tables(self, names: list[str]) -> None:
