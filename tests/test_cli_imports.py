@@ -99,3 +99,20 @@ def test_ucn_import_pcap_does_not_load_pandas(tmp_path: Path):
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT query, query_domain FROM dnsreqs").fetchall() == [
             ("example.org", "example.org")]
+
+
+def test_each_command_is_built_from_the_module_the_table_names():
+    """`ucn NAME` builds only COMMANDS[NAME]'s module: each module must register exactly the
+    names the table gives it, and together every command of the whole application."""
+    from ucnstudy.cli import COMMANDS, app, build_app, command_name
+
+    def names(typer_app) -> set[str]:
+        return ({c.name or c.callback.__name__ for c in typer_app.registered_commands}
+                | {g.name for g in typer_app.registered_groups})
+
+    for module in set(COMMANDS.values()):
+        assert names(build_app([module])) == {n for n, m in COMMANDS.items() if m == module}, module
+    assert names(app) == set(COMMANDS)
+    assert command_name(["--db", "analyze", "analyze", "activities"]) == "analyze"
+    assert command_name(["--db=x.duckdb", "--help"]) is None
+    assert command_name(["import", "pcap", "--device", "d", "f.pcap"]) == "import"
