@@ -113,6 +113,10 @@ def test_each_command_is_built_from_the_module_the_table_names():
     for module in set(COMMANDS.values()):
         assert names(build_app([module])) == {n for n, m in COMMANDS.items() if m == module}, module
     assert names(app) == set(COMMANDS)
+    for _ in range(2):  # building again (tests, docs) must not register a sub-command twice
+        for group in build_app().registered_groups:
+            subs = [c.name for c in group.typer_instance.registered_commands]
+            assert len(subs) == len(set(subs)), (group.name, subs)
     assert command_name(["--db", "analyze", "analyze", "activities"]) == "analyze"
     assert command_name(["--db=x.duckdb", "--help"]) is None
     assert command_name(["import", "pcap", "--device", "d", "f.pcap"]) == "import"

@@ -8,11 +8,10 @@ import typer
 
 KINDS = ("table", "manifest", "pcap", "squid", "zeek", "location", "hostview")
 
-import_app = typer.Typer(help="Load raw material into the study (atomic and idempotent).",
-                         no_args_is_help=True)
-
 
 def register(app: typer.Typer) -> None:
+    import_app = typer.Typer(help="Load raw material into the study (atomic and idempotent).",
+                             no_args_is_help=True)
     for kind in KINDS:
         try:
             module = importlib.import_module(f"ucnstudy.cli.importers.{kind}")

@@ -10,11 +10,12 @@ import typer
 from ucnstudy.cli.common import console, open_cli_study, state
 from ucnstudy.store import Study, open_study
 
-imports_app = typer.Typer(help="What was loaded from where; remove imports.", invoke_without_command=True)
-users_app = typer.Typer(help="Participants of the study.", no_args_is_help=True)
-
 
 def register(app: typer.Typer) -> None:
+    """Each call builds its own sub-applications (cli.build_app may build the app twice)."""
+    imports_app = typer.Typer(help="What was loaded from where; remove imports.",
+                              invoke_without_command=True)
+    users_app = typer.Typer(help="Participants of the study.", no_args_is_help=True)
     imports_app.callback()(list_imports)
     imports_app.command("remove")(remove_imports)
     users_app.command("remove")(remove_user)
