@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ucnstudy.schema import Table
 
 from ucnstudy.errors import StudyError
+from ucnstudy.schema import TIME_COLUMNS
 
 
 class Writer(Protocol):
@@ -94,8 +95,6 @@ def index_statements(table: Table, engine_name: str) -> Iterator[str]:
     read by scans that skip row groups by their min/max (zone maps), never through an ART
     index, while every insert maintains one and every commit writes it (docs/performance.md).
     PostgreSQL: every B-tree index of the schema."""
-    from ucnstudy.schema import TIME_COLUMNS
-
     if engine_name == "duckdb" and table.name in TIME_COLUMNS:
         return
     for cols in table.indexes:
