@@ -15,7 +15,7 @@ from analyses_reference import local, zone_of
 from ucnstudy.analyses.common import frame
 from ucnstudy.analyses.heatmap import HeatmapParams, heatmap
 from ucnstudy.analyses.inter_event import InterEventParams, inter_event
-from ucnstudy.analyses.localtime import local_time, zone_segments
+from ucnstudy.analyses.localtime import exact_truncation, local_time, zone_segments
 from ucnstudy.analyses.timeline import TimelineParams, timeline
 from ucnstudy.errors import StudyError
 
@@ -118,6 +118,48 @@ def test_heatmap_by_week_of_bytes(duck):
     assert london.loc["Sun 00:00", "value"] == 1000 and london.loc["Sun 02:00", "value"] == 3000
     with pytest.raises(StudyError, match="divide"):
         heatmap(duck, HeatmapParams(bin=7))
+
+
+# whole-hour offsets; +05:30 and +05:45; Monrovia was -00:44:30 until May 1972
+ODD_ZONES = ("Europe/Paris", "Asia/Kolkata", "Asia/Kathmandu", "Africa/Monrovia")
+
+
+def test_truncation_before_the_local_conversion_only_when_exact():
+    assert exact_truncation(["Europe/Paris", "Europe/London", "UTC"], 120) == "h"
+    assert exact_truncation(["Europe/Paris"], 30) == "m"  # bins finer than an hour
+    assert exact_truncation(["Europe/Paris", "Asia/Kolkata"], 120) == "m"
+    assert exact_truncation(["Asia/Kathmandu"], 60) == "m"
+    assert exact_truncation(["Europe/Paris", "Africa/Monrovia"], 120) is None
+
+
+@pytest.mark.parametrize("width", [20, 45, 60, 120])
+@pytest.mark.parametrize("zones", [ODD_ZONES[:1], ODD_ZONES[:3], ODD_ZONES])
+def test_heatmap_bins_match_plain_python_in_every_zone(duck, zones, width):
+    """Whatever the zones (pre-aggregated per UTC hour, per minute, or not at all), every bin
+    holds the bytes whose local time falls in it."""
+    b = Builder()
+    rng = random.Random(width)
+    expected: dict[str, Counter] = {}
+    for i, tz in enumerate(zones):
+        user = f"u{i}"
+        b.user(user, country="xx", timezone=tz)
+        b.device(f"{user}.pc", user)
+        expected[user] = Counter()
+        for _ in range(300):
+            base = datetime(1972, 1, 1) if rng.random() < 0.5 else SWITCH - timedelta(days=30)
+            ts = base + timedelta(seconds=rng.randrange(0, 200 * 86400))
+            size = rng.randrange(1, 10_000)
+            b.add("deviceapptraffic", devid=b.dev(f"{user}.pc"), ts=ts, dstport=443,
+                  bytes_in=size, bytes_out=0, packets_in=1, packets_out=0)
+            at = local(ts, tz)
+            expected[user][(at.weekday() * 1440 + at.hour * 60 + at.minute) // width] += size
+    b.load(duck)
+    got = heatmap(duck, HeatmapParams(bin=width))
+    for user, bins in expected.items():
+        mine = got[got.username == user]
+        assert len(mine) == 7 * 1440 // width
+        assert {int(r.bin): r.value for r in mine.itertuples() if r.value} == bins
+        assert mine.total_bytes.iloc[0] == sum(bins.values())
 
 
 def test_timeline_counts_per_local_minute(duck):

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Literal
 
 from ucnstudy.analyses.common import query_frame
 from ucnstudy.analyses.events import EventParams, user_devices, user_events
-from ucnstudy.analyses.localtime import local_time
+from ucnstudy.analyses.localtime import (
+    add_local_time,
+    exact_truncation,
+    offsets_table,
+    study_zones,
+    user_zones,
+)
 from ucnstudy.analyses.observed import observed_day_counts
 from ucnstudy.analyses.registry import analysis
 from ucnstudy.errors import StudyError
@@ -73,19 +79,31 @@ def _weighted_times(study: Study, p: HeatmapParams) -> ir.Table:
     if p.of == "events":
         ev = user_events(study, p)
         return ev.select("username", "ts", w=ibis.literal(1, "int64"))
+    return _device_bytes(study, p)
+
+
+def _device_bytes(study: Study, p: HeatmapParams) -> ir.Table:
     devs = user_devices(study, p.include_shared, p.user_list())
     t = study.table("deviceapptraffic")
     j = t.join(devs, t.devid == devs.devid)
-    return j.select("username", "ts",
-                    w=j.bytes_in.fill_null(0) + j.bytes_out.fill_null(0))
+    return j.select("username", "ts", w=j.bytes_in.fill_null(0) + j.bytes_out.fill_null(0))
 
 
-def _binned(study: Study, p: HeatmapParams) -> ir.Table:
-    t = local_time(study, _weighted_times(study, p))
+def _coarsened(t: ir.Table, zones: list[str], width: int) -> ir.Table:
+    """`t` summed per user and UTC hour (or minute) when that changes no bin (localtime.py):
+    the same bins from far fewer rows to convert to local time."""
+    unit = exact_truncation(zones, width)
+    if unit is None:
+        return t
+    return t.group_by("username", ts=t.ts.truncate(unit)).agg(w=t.w.sum())
+
+
+def _binned(study: Study, t: ir.Table, zones: list[str], p: HeatmapParams) -> ir.Table:
+    width = p.width()
+    t = add_local_time(t, user_zones(study), offsets_table(zones))
     loc = t.local_ts
     dow = loc.day_of_week.index().cast("int64")
     minute = loc.hour().cast("int64") * 60 + loc.minute().cast("int64")
-    width = p.width()
     if p.by == "week":
         keyed = t.mutate(days=ibis.literal("all"), bin=(dow * MINUTES_PER_DAY + minute) // width)
         return keyed.group_by("username", "days", "bin").agg(value=keyed.w.sum())
@@ -97,12 +115,9 @@ def _binned(study: Study, p: HeatmapParams) -> ir.Table:
     return split.union(alldays, distinct=False)
 
 
-def _total_bytes(study: Study, p: HeatmapParams) -> ir.Table:
-    devs = user_devices(study, p.include_shared, p.user_list())
-    t = study.table("deviceapptraffic")
-    j = t.join(devs, t.devid == devs.devid)
-    return j.group_by("username").agg(
-        total_bytes=(j.bytes_in.fill_null(0) + j.bytes_out.fill_null(0)).sum())
+def _total_bytes(bytes_: ir.Table) -> ir.Table:
+    """username, total_bytes: every byte of the user's devices (with or without a local time)."""
+    return bytes_.group_by("username").agg(total_bytes=bytes_.w.sum())
 
 
 def heatmap_expr(study: Study, p: HeatmapParams | None = None) -> ir.Table:
@@ -111,10 +126,13 @@ def heatmap_expr(study: Study, p: HeatmapParams | None = None) -> ir.Table:
     if p.user_list():
         users = users.filter(users.username.isin(p.user_list()))
     grid = users.cross_join(bins_table(p))
-    vals = _binned(study, p)
+    zones = study_zones(study)
+    weighted = _coarsened(_weighted_times(study, p), zones, p.width())
+    vals = _binned(study, weighted, zones, p)
+    by_user = weighted if p.of == "bytes" else _device_bytes(study, p)
     g = grid.left_join(vals, ["username", "days", "bin"]).select(
         "username", "days", "bin", "label", value=ibis._.value.fill_null(0).cast("float64"))
-    g = g.left_join(_total_bytes(study, p), "username").drop("username_right")
+    g = g.left_join(_total_bytes(by_user), "username").drop("username_right")
     g = g.mutate(total_bytes=g.total_bytes.fill_null(0))
     if p.per_observed_week:
         g = _per_observed_week(study, p, g)

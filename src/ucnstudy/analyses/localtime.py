@@ -107,6 +107,27 @@ def offsets_table(zones: list[str]) -> ir.Table:
     return ibis.memtable(pa.table(cols, schema=schema))
 
 
+def exact_truncation(zones: list[str], width_minutes: int) -> str | None:
+    """The coarsest unit ("h" or "m") to which UTC times may be truncated before the local
+    conversion without moving any of them across a local bin of `width_minutes`, or None.
+
+    Truncation commutes with the conversion when every offset and every segment boundary of the
+    zones is a whole number of units, and bins are whole units: then rows can be aggregated per
+    (user, unit) first, and only those aggregates converted (a few percent of the rows).
+    """
+    segments = [s for tz in sorted(set(zones)) for s in zone_segments(tz)]
+    for unit, seconds in (("h", 3600), ("m", 60)):
+        if (width_minutes * 60) % seconds == 0 and all(
+                offset % seconds == 0 and _whole(start, seconds) and _whole(end, seconds)
+                for start, end, offset in segments):
+            return unit
+    return None
+
+
+def _whole(instant: datetime, seconds: int) -> bool:
+    return instant.microsecond == 0 and (instant.minute * 60 + instant.second) % seconds == 0
+
+
 def study_zones(study: Study) -> list[str]:
     """Every zone some user of the study lives in (a small query on users)."""
     zones = user_zones(study).tz.name("tz").as_table().distinct().to_pyarrow()["tz"]
