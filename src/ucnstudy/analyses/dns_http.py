@@ -49,13 +49,14 @@ def first_ttl_us(dns: ir.Table) -> ir.IntegerValue:
 def first_http_per_instant(study: Study) -> ir.Table:
     """(devid, host, ts) of each DNS instant that got requests, with the first one (http_ts)."""
     dns, http = study.table("dnsreqs"), study.table("httpreqs")
-    d = dns.filter(dns.query.notnull()).select("devid", "ts", host=dns.query).distinct()
-    d = d.mutate(kind=ibis.literal(0))
+    d = dns.filter(dns.query.notnull()).select("devid", "ts", host=dns.query, kind=ibis.literal(0))
     h = http.filter(http.req_url_host.notnull()).select("devid", "ts", host=http.req_url_host,
                                                        kind=ibis.literal(1))
     both = d.union(h, distinct=False)
     # Requests after a DNS instant and before the next one are attributed to it, so its first
-    # request is the row right after it (DNS sort first at equal times; instants are distinct)
+    # request is the row right after it (DNS sort first at equal times). Responses at the same
+    # instant need no DISTINCT: only the last of them is followed by a request, so each instant
+    # still yields one row (a DISTINCT over the strings cost a quarter of the query).
     w = ibis.window(group_by=["devid", "host"], order_by=["ts", "kind"])
     nxt = both.mutate(next_ts=both.ts.lead().over(w), next_kind=both.kind.lead().over(w))
     firsts = nxt.filter((nxt.kind == 0) & (nxt.next_kind == 1))

@@ -45,8 +45,10 @@ def inter_event_expr(study: Study, p: InterEventParams | None = None) -> ir.Tabl
     # cume_dist counts the gaps <= this one (peers included) over all of the user's gaps: the
     # ECDF, from the sort alone (a running sum of the counts costs several times more)
     ranked = iat.mutate(ecdf=ibis.cume_dist().over(ibis.window(group_by="user_id", order_by="iat_us")))
-    counts = ranked.group_by("user_id", "username", "iat_us").agg(
-        count=ranked.count(), ecdf=ranked.ecdf.max())
+    # integer keys group faster than names: the names are joined to the (fewer) groups
+    counts = ranked.group_by("user_id", "iat_us").agg(count=ranked.count(), ecdf=ranked.ecdf.max())
+    users = study.table("users").select("username", user_id="id")
+    counts = counts.join(users, "user_id")
     out = counts.select("username", iat_s=us_to_s(counts.iat_us), count=counts["count"],
                         ecdf=counts.ecdf, _us=counts.iat_us)
     return out.order_by(["username", "_us"]).drop("_us")
