@@ -123,6 +123,7 @@ class DuckDBEngine:
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.read_only = read_only
+        self._tables: frozenset[str] | None = None  # read-only: listed once (opening asks twice)
         self.path = path  # the compiled-SQL cache keys on the file's identity (store/sqlcache.py)
         # DuckDB caches table blocks up to memory_limit (default 80% of RAM); a study run on a
         # shared machine may cap it, e.g. UCN_DUCKDB_MEMORY_LIMIT=1GB
@@ -146,7 +147,12 @@ class DuckDBEngine:
         return self._raw
 
     def existing_tables(self) -> set[str]:
-        return {name for (name,) in self._raw.execute("SHOW TABLES").fetchall()}
+        if self._tables is not None:
+            return set(self._tables)
+        tables = {name for (name,) in self._raw.execute("SHOW TABLES").fetchall()}
+        if self.read_only:  # nothing can create or drop a table through this handle
+            self._tables = frozenset(tables)
+        return tables
 
     def create_tables(self, tables: list[Table]) -> None:
         for t in tables:

@@ -9,7 +9,7 @@ zones) are kept under a key of everything that determines them:
 * the builder's module and name and the `repr` of its arguments (frozen parameter dataclasses),
 * the ucnstudy version and a digest of its source files, the installed Ibis, sqlglot, DuckDB and
   pyarrow (path, size, time and inode of each package's `__init__`) and the dialect,
-* the study's schema fingerprint (every table's columns and types, catalog and schema name),
+* the study's schema fingerprint (every table's and view's definition, catalog and schema name),
 * the study file's identity (path, inode, size, modification and change times of the file and
   its WAL): a builder may read data while building (the zones of the users), so a study that
   changed misses the cache.
@@ -116,15 +116,19 @@ def cache_key(study: Study, build: Builder, args: tuple[Any, ...]) -> str | None
 
 
 def schema_fingerprint(study: Study) -> str:
-    """A digest of the catalog, schema and every column's table, name, type and nullability."""
+    """A digest of the catalog, the schema and every table's and view's definition (its
+    columns' names, types and nullability, in order)."""
     known = _FINGERPRINTS.get(study)
     if known is not None:
         return known
+    # the CREATE statements say what duckdb_columns() would, at a sixth of its cost on a newly
+    # opened study (1 against 6.5 ms: that one renders every column's type)
     rows = study.engine.raw.execute(
-        "SELECT current_database(), current_schema(), table_name, column_name, data_type, "
-        "is_nullable FROM duckdb_columns() "  # information_schema is a view over it, slower
-        "WHERE database_name = current_database() AND schema_name = current_schema() "
-        "ORDER BY table_name, column_index").fetchall()
+        "SELECT current_database(), current_schema(), schema_name, table_name, sql "
+        "FROM duckdb_tables() WHERE database_name = current_database() "
+        "UNION ALL SELECT current_database(), current_schema(), schema_name, view_name, sql "
+        "FROM duckdb_views() WHERE NOT internal AND database_name = current_database() "
+        "ORDER BY ALL").fetchall()
     digest = hashlib.sha256(repr(rows).encode()).hexdigest()
     _FINGERPRINTS[study] = digest  # read-only: the schema cannot change under this handle
     return digest
