@@ -271,8 +271,9 @@ class ResponseStream(_MessageStream):
             request.status = status
             request.mimetype = ctype.split(";")[0].strip().lower() or None if ctype else None
             self.conn.done.append(request)
-        self.current = request
-        self.declared = int(length) if length is not None and length.isdigit() else None
+        # declared first, as before: an int() that raises leaves `current` as it was
+        declared = int(length) if length is not None and length.isdigit() else None
+        self.current, self.declared = request, declared
         head_request = request is not None and request.method == "HEAD"
         self.start_body(length, encoding, no_body=head_request or status in (204, 304))
 
