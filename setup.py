@@ -2,7 +2,9 @@
 
 Two kinds, both optional (without a C compiler the install still succeeds and the importer runs
 the same definitions in Python and numpy, slower):
-- the typed loops of the pcap importer (`_walk.pyx`, `_decode.pyx`, `_tcpscan.pyx`);
+- the typed loops of the pcap importer (`_walk.pyx`, `_decode.pyx`, `_tcpscan.pyx`) and typed
+  twins of its hottest per-packet Python (`_httphead.pyx`), each checked against its Python
+  reference by differential tests;
 - the pcap importer's plain Python modules on the per-packet path (payload inspection, DNS,
   HTTP, TLS, rows), compiled unchanged by Cython: the same code without the interpreter's
   dispatch, 10-20% of `ucn import pcap` (docs/performance.md). An extension module is imported
@@ -14,7 +16,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 PCAP = "src/ucnstudy/sources/pcap"
-TYPED = ("_walk", "_decode", "_tcpscan")
+TYPED = ("_walk", "_decode", "_tcpscan", "_httphead")
 PLAIN = ("payloads", "http", "dns", "tls", "tcpstream", "rows", "capture", "flows", "counters",
          "decode", "tcpperf", "device")
 

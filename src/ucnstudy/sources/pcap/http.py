@@ -53,19 +53,31 @@ class Headers:
         return (self.text[start:] if end < 0 else self.text[start:end]).strip()
 
 
-def _head(data: bytes) -> tuple[str, Headers]:
-    """Start line and headers of a message head."""
+# the headers the parsers read, in the order of head_fields' values
+HEAD_FIELDS = ("host", "user-agent", "referer", "content-length", "transfer-encoding", "content-type")
+
+
+def head_fields_py(data: bytes) -> tuple[str, list[str | None]]:
+    """Start line of a message head and its HEAD_FIELDS values (None when absent). The
+    reference implementation of _httphead.head_fields, which replaces it when compiled."""
     text = data.decode("latin-1")
     end = text.find("\n")
-    return (text if end < 0 else text[:end]).strip(), Headers(text)
+    headers = Headers(text)
+    return (text if end < 0 else text[:end]).strip(), [headers.get(name) for name in HEAD_FIELDS]
 
 
-def _request(ts_us: int, start: str, headers: Headers) -> Request | None:
+try:
+    from ucnstudy.sources.pcap._httphead import head_fields
+except ImportError:  # built without a C compiler
+    head_fields = head_fields_py
+
+
+def _request(ts_us: int, start: str, host_header: str | None, user_agent: str | None,
+             referer: str | None) -> Request | None:
     parts = start.split(" ")
     if len(parts) < 2:
         return None
     method, target = parts[0], parts[1]
-    host_header = headers.get("host")
     if method == "CONNECT":
         url, host, path = target, target.rsplit(":", 1)[0].lower(), None
     elif target[:8].lower().startswith(("http://", "https://")):
@@ -75,7 +87,7 @@ def _request(ts_us: int, start: str, headers: Headers) -> Request | None:
         url = f"http://{host_header}{target}" if host_header else None
         host = _host(host_header) if host_header else None
         path = target.split("?", 1)[0].split("#", 1)[0] or "/"
-    return Request(ts_us, method, url, host, path, headers.get("user-agent"), headers.get("referer"))
+    return Request(ts_us, method, url, host, path, user_agent, referer)
 
 
 def _host(header: str) -> str | None:
@@ -199,14 +211,14 @@ class _MessageStream:
             self.body_seen -= 2
         return True
 
-    def start_body(self, headers: Headers, no_body: bool) -> None:
+    def start_body(self, length: str | None, encoding: str | None, no_body: bool) -> None:
+        """After a head with these Content-Length and Transfer-Encoding values."""
         self.body_seen = 0
-        length = headers.get("content-length", "")
         if no_body:
             self.finish_body()
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
+        elif encoding is not None and "chunked" in encoding.lower():
             self.chunked = True
-        elif length.isdigit():
+        elif length is not None and length.isdigit():
             self.body_left = int(length)
             if not self.body_left:
                 self.finish_body()
@@ -231,13 +243,13 @@ class RequestStream(_MessageStream):
         self.conn = conn
 
     def on_head(self, head: bytes) -> None:
-        start, headers = _head(head)
-        request = _request(self.msg_ts, start, headers)
+        start, (host, user_agent, referer, length, encoding, _) = head_fields(head)
+        request = _request(self.msg_ts, start, host, user_agent, referer)
         if request is None:
             self.broken = True
             return
         self.conn.awaiting.append(request)
-        self.start_body(headers, no_body=False)
+        self.start_body(length, encoding, no_body=False)
 
 
 class ResponseStream(_MessageStream):
@@ -250,20 +262,20 @@ class ResponseStream(_MessageStream):
         self.declared: int | None = None
 
     def on_head(self, head: bytes) -> None:
-        start, headers = _head(head)
+        start, (_, _, _, length, encoding, ctype) = head_fields(head)
         status = int(start.split(" ")[1][:3])
         if 100 <= status < 200:  # interim response: the final one follows
             return
         request = self.conn.awaiting.popleft() if self.conn.awaiting else None
         if request is not None:
             request.status = status
-            ctype = headers.get("content-type")
             request.mimetype = ctype.split(";")[0].strip().lower() or None if ctype else None
             self.conn.done.append(request)
-        length = headers.get("content-length", "")
-        self.current, self.declared = request, int(length) if length.isdigit() else None
+        # declared first, as before: an int() that raises leaves `current` as it was
+        declared = int(length) if length is not None and length.isdigit() else None
+        self.current, self.declared = request, declared
         head_request = request is not None and request.method == "HEAD"
-        self.start_body(headers, no_body=head_request or status in (204, 304))
+        self.start_body(length, encoding, no_body=head_request or status in (204, 304))
 
     def on_no_length(self) -> None:
         self.until_close = True
