@@ -516,6 +516,81 @@ def activity_qoe(folder: str) -> pd.DataFrame:
     return acts[QOE_COLUMNS].reset_index(drop=True)
 
 
+EFFECT_COLUMNS = ["scope", "username", "factor", "level", "reference", "measure", "users", "n",
+                  "n_ref", "median", "median_ref", "ratio", "effect", "test", "p_value", "note"]
+MIN_ACTIVITIES, MIN_USERS, MIN_PACKETS = 10, 5, 50  # qoe-effects' defaults
+BOUNDS = {"rtt_class": (20.0, 60.0), "loss_class": (0.01, 0.03)}  # where mid and high begin
+
+
+def median_or_none(x: np.ndarray) -> float | None:
+    return float(np.median(x)) if x.size else None
+
+
+def qoe_effects(folder: str) -> pd.DataFrame:
+    """Per user: Mann-Whitney U of each level against the reference; over users: Wilcoxon
+    signed-rank of the per-user log ratios of medians (scipy, as ucnstudy)."""
+    from scipy import stats
+
+    acts = activity_qoe_frame(folder).sort_values(["username", "start"], kind="stable")
+    acts["rtt"] = acts["net_rtt_access_ms"]
+    acts["loss"] = acts["net_retrans_rate"].where(acts["net_tcp_packets"] >= MIN_PACKETS)
+    for value, cls in (("rtt", "rtt_class"), ("loss", "loss_class")):
+        lo, hi = BOUNDS[cls]
+        acts[cls] = pd.cut(acts[value].astype(float), [-np.inf, lo, hi, np.inf], right=False,
+                           labels=["low", "mid", "high"]).astype(object).where(acts[value].notna(), None)
+    strata = acts.groupby(["username", "device_type", "network_type"])
+    for measure, rel in (("duration_s", "duration_rel"), ("bytes", "bytes_rel")):
+        median = strata[measure].transform("median")
+        acts[rel] = acts[measure] / median.where(median > 0)
+    refs = {"rtt_class": "low", "loss_class": "low"}
+    for factor in ("device_type", "network_type"):
+        counts = acts.loc[acts[factor] != "unknown", factor].value_counts()
+        refs[factor] = min(counts.index[counts == counts.max()]) if len(counts) else ""
+    rows: list[dict[str, object]] = []
+    for factor in ("device_type", "network_type", "rtt_class", "loss_class"):
+        ref = refs[factor]
+        measures = (["duration_rel", "bytes_rel"] if factor in BOUNDS else ["duration_s", "bytes"])
+        for level in sorted(set(acts[factor].dropna()) - {ref, "unknown", ""}):
+            for measure in measures:
+                common = {"factor": factor, "level": level, "reference": ref, "measure": measure}
+                users, cells = [], {}
+                for user, mine in acts.groupby("username"):
+                    x = mine.loc[mine[factor] == level, measure].dropna().to_numpy(float)
+                    y = mine.loc[mine[factor] == ref, measure].dropna().to_numpy(float)
+                    if not (x.size or y.size):
+                        continue
+                    row = {"scope": "user", "username": user, **common, "users": 1, "n": x.size,
+                           "n_ref": y.size, "median": median_or_none(x), "median_ref": median_or_none(y)}
+                    if x.size and y.size and row["median_ref"]:
+                        row["ratio"] = row["median"] / row["median_ref"]
+                    if min(x.size, y.size) < MIN_ACTIVITIES:
+                        row["note"] = f"too few activities for a test (fewer than {MIN_ACTIVITIES} in a cell)"
+                    else:
+                        u = stats.mannwhitneyu(x, y, alternative="two-sided")
+                        row |= {"effect": 2 * u.statistic / (x.size * y.size) - 1,
+                                "test": "mann-whitney-u", "p_value": u.pvalue}
+                        cells[user] = (x, y)
+                    users.append(row)
+                tested = [r for r in users if r["username"] in cells and r.get("ratio")]
+                x = np.concatenate([cells[r["username"]][0] for r in tested] or [np.empty(0)])
+                y = np.concatenate([cells[r["username"]][1] for r in tested] or [np.empty(0)])
+                logs = np.log([r["ratio"] for r in tested])
+                total = {"scope": "all", "username": "(all users)", **common, "users": len(tested),
+                         "n": x.size, "n_ref": y.size, "median": median_or_none(x),
+                         "median_ref": median_or_none(y),
+                         "ratio": float(np.exp(np.median(logs))) if logs.size else None}
+                if len(tested) < MIN_USERS:
+                    total["note"] = (f"too few users for a test (fewer than {MIN_USERS} with both "
+                                     "cells tested)")
+                else:
+                    total |= {"effect": float(np.median(logs)), "test": "wilcoxon-signed-rank",
+                              "p_value": stats.wilcoxon(logs).pvalue}
+                rows += [*users, total]
+    out = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS)
+    out[["test", "note"]] = out[["test", "note"]].fillna("")
+    return out
+
+
 def sort_floor_input(folder: str) -> np.ndarray:
     """The user events' timestamps (µs), the input of the numpy-sort floor."""
     return user_events(folder)["ts"].to_numpy().astype("int64")
