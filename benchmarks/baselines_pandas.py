@@ -61,9 +61,24 @@ def local_times(folder: str, t: pd.DataFrame) -> pd.Series:
     return out
 
 
-def tagged(folder: str) -> pd.DataFrame:
-    """User events sorted per user, with their activity number (gap > 600 s starts one)."""
-    ev = user_events(folder).sort_values(["user_id", "ts"], kind="stable")
+def without_recurring(ev: pd.DataFrame, share: float, min_hours: int) -> pd.DataFrame:
+    """ev without the events of each device's recurring domains (polls): those seen in at least
+    `min_hours` distinct clock hours and in at least `share` of the device's hours with events."""
+    hour = ev["ts"].dt.floor("h")
+    device_hours = hour.groupby(ev["devid"]).nunique()
+    domain_hours = hour.groupby([ev["devid"], ev["domain"]]).nunique()  # NaN domains left out
+    needed = device_hours.reindex(domain_hours.index.get_level_values("devid")).to_numpy() * share
+    recurring = domain_hours.index[(domain_hours >= min_hours) & (domain_hours.to_numpy() >= needed)]
+    return ev[~pd.MultiIndex.from_frame(ev[["devid", "domain"]]).isin(recurring)]
+
+
+def tagged(folder: str, recurring_share: float = 0.0, recurring_hours: int = 6) -> pd.DataFrame:
+    """User events sorted per user, with their activity number (gap > 600 s starts one);
+    without the recurring domains' events when recurring_share > 0."""
+    ev = user_events(folder)
+    if recurring_share > 0:
+        ev = without_recurring(ev, recurring_share, recurring_hours)
+    ev = ev.sort_values(["user_id", "ts"], kind="stable")
     new = (ev["user_id"] != ev["user_id"].shift()) | (ev["ts"].diff() > pd.Timedelta(seconds=600))
     ev["activity"] = new.cumsum()
     return ev
@@ -269,6 +284,311 @@ def activity_context(folder: str) -> pd.DataFrame:
     acts["end"] = acts["end"].dt.strftime(ISO)
     return acts.reset_index(drop=True)[["username", "start", "end", "duration_s", "events", "devices",
                                         "locations", "networks", "top_domains"]]
+
+
+# activity-qoe's defaults (ActivityQoeParams, NetworkRules; docs/analyses.md#activity-qoe)
+QOE_RECURRING = (0.5, 6)  # recurring share and hours: activities without the polls
+NET_WINDOW = pd.Timedelta(seconds=1800)
+CELLULAR_AS = ("mobile", "cellular", "freem", "ee limited", "vodafone", "telefonica", "hutchison",
+               "three", "t-mobile", "bouygtel", "sfr", "orange")
+WORK_AS = ("renater", "janet", "university", "universite", "college", "research", "geant")
+HOME_LABELS = ("home", "maison", "domicile")
+WORK_LABELS = ("work", "office", "bureau", "travail", "university")
+FIXED_DEVTYPES = ("pc",)
+PHONE_PLATFORMS = ("iphone", "android-phone")
+MOVING_SPEED, MIN_MOVE_M = 1.0, 200.0
+QOE_COLUMNS = ["username", "activity", "start", "end", "duration_s", "events", "devices",
+               "device_type", "shared", "network_type", "access_type", "network_source", "network",
+               "place", "moving", "local_hour", "weekday", "domains", "parallel_devices",
+               "parallel_domains", "user_agents", "multitasking", "flows", "bytes", "tcp_packets",
+               "rtt_access_ms", "rtt_internet_ms", "retrans_rate_out", "retrans_rate_in",
+               "bulk_mbps_in", "bulk_mbps_out", "net_tcp_packets", "net_rtt_access_ms",
+               "net_retrans_rate"]
+
+
+def contains_any(text: pd.Series, parts: tuple[str, ...]) -> pd.Series:
+    low = text.fillna("").str.lower()
+    return np.logical_or.reduce([low.str.contains(p, regex=False) for p in parts])
+
+
+def within(left: pd.DataFrame, right: pd.DataFrame, lo: str, hi: str, ts: str) -> pd.DataFrame:
+    """Every pair of a left row and a right row of the same device with lo <= right[ts] <= hi.
+    pandas has no range join, and merging on devid then filtering would build every pair of a
+    device's activities and flows (about 100M rows here): per device, each left row's rows are
+    found by binary search in the right rows sorted by ts."""
+    left = left.reset_index(drop=True)
+    right = right.sort_values(["devid", ts], kind="stable").reset_index(drop=True)
+    times = right[ts].to_numpy()
+    spans = right.groupby("devid").indices  # contiguous positions after the sort
+    li, ri = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+    for devid, rows in left.groupby("devid").indices.items():
+        if devid not in spans:
+            continue
+        base = spans[devid][0]
+        mine = times[spans[devid]]
+        first = base + np.searchsorted(mine, left[lo].to_numpy()[rows], "left")
+        n = np.maximum(base + np.searchsorted(mine, left[hi].to_numpy()[rows], "right") - first, 0)
+        li.append(np.repeat(rows, n))
+        ri.append(np.repeat(first - (np.cumsum(n) - n), n) + np.arange(n.sum()))
+    pairs = left.iloc[np.concatenate(li)].reset_index(drop=True)
+    theirs = right.drop(columns="devid").iloc[np.concatenate(ri)].reset_index(drop=True)
+    return pd.concat([pairs, theirs], axis=1)
+
+
+def overlapping(devs: pd.DataFrame, periods: pd.DataFrame, lo: str, hi: str) -> pd.DataFrame:
+    """(activity device, period) pairs of one device whose intervals meet; NaT bounds are open.
+    A plain merge: a device has tens of location rows, not thousands."""
+    j = devs.merge(periods, on="devid")
+    return j[(j[lo].isna() | (j[lo] <= j["end"])) & (j[hi].isna() | (j[hi] >= j["start"]))]
+
+
+def overlap_us(lo: pd.Series, hi: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
+    return (hi.where(hi < end, end) - lo.where(lo > start, start)) // US
+
+
+def network_periods(folder: str, loc: pd.DataFrame, devtype: pd.Series) -> pd.DataFrame:
+    """Declared networks and the locations naming a network, each with its network type by
+    the rule of docs/analyses.md ("Network type"): label, home address, AS name."""
+    obs = loc[loc["net_asname"].notna() | loc["net_public_ip"].notna()]
+    links = read(folder, "user_devices")
+    # a user's home address: the non-work public address where their devices spent most time
+    cand = obs[obs["net_public_ip"].notna() & ~contains_any(obs["net_asname"], WORK_AS)]
+    cand = cand.merge(links, left_on="devid", right_on="device_id")
+    spent = ((cand["exittime"] - cand["entertime"]) // US).groupby(
+        [cand["user_id"], cand["net_public_ip"]]).sum().rename("us").reset_index()
+    top = spent.sort_values(["user_id", "us", "net_public_ip"], ascending=[True, False, True])
+    homes = (top.drop_duplicates("user_id").merge(links, on="user_id")[["device_id", "net_public_ip"]]
+             .drop_duplicates().set_axis(["devid", "home_ip"], axis=1))
+    j = obs.merge(homes, how="left", left_on=["devid", "net_public_ip"], right_on=["devid", "home_ip"])
+    label = j["loc_name"].str.strip().str.lower()
+    by_label = label.isin(HOME_LABELS) | label.isin(WORK_LABELS)
+    home = j["home_ip"].notna()
+    kind = np.select([label.isin(HOME_LABELS), label.isin(WORK_LABELS), home,
+                      contains_any(j["net_asname"], CELLULAR_AS), contains_any(j["net_asname"], WORK_AS)],
+                     ["home", "work", "home", "cellular", "work"], "public")
+    derived = pd.DataFrame({
+        "devid": j["devid"], "valid_from": j["entertime"], "valid_to": j["exittime"],
+        "network_type": kind, "access_type": None,
+        "network_source": np.select([by_label, home], ["label", "home-address"], "asname"),
+        "network": j["net_asname"].fillna(j["net_public_ip"]), "precedence": 1})
+    net = read(folder, "networks")
+    declared = pd.DataFrame({
+        "devid": net["devid"], "valid_from": net["valid_from"], "valid_to": net["valid_to"],
+        "network_type": net["network_type"], "access_type": net["access_type"],
+        "network_source": "declared", "network": net["name"], "precedence": 0})
+    periods = pd.concat([declared, derived], ignore_index=True)
+    access = np.select([periods["network_type"] == "cellular",
+                        periods["devid"].map(devtype).isin(FIXED_DEVTYPES)], ["cellular", "fixed"], "wifi")
+    periods["access_type"] = periods["access_type"].fillna(pd.Series(access, index=periods.index))
+    return periods
+
+
+def haversine_m(lat1: pd.Series, lon1: pd.Series, lat2: pd.Series, lon2: pd.Series) -> pd.Series:
+    dlat, dlon = np.radians(lat2 - lat1) / 2, np.radians(lon2 - lon1) / 2
+    a = np.sin(dlat) ** 2 + np.cos(np.radians(lat1)) * np.cos(np.radians(lat2)) * np.sin(dlon) ** 2
+    return 2 * 6_371_000.0 * np.arcsin(np.sqrt(a))
+
+
+def travel_periods(loc: pd.DataFrame) -> pd.DataFrame:
+    """`move` rows, and the gaps between a device's consecutive fixes covered faster than
+    MOVING_SPEED over more than MIN_MOVE_M."""
+    fixes = loc[loc["lat"].notna() & loc["lon"].notna()].sort_values(["devid", "entertime", "exittime"])
+    prev = fixes.groupby("devid")[["lat", "lon", "exittime"]].shift()
+    hop = fixes.assign(plat=prev["lat"], plon=prev["lon"], pexit=prev["exittime"])
+    hop = hop[hop["pexit"].notna() & (hop["entertime"] > hop["pexit"])]
+    metres = haversine_m(hop["plat"], hop["plon"], hop["lat"], hop["lon"])
+    seconds = (hop["entertime"] - hop["pexit"]) // US / 1e6
+    fast = hop[(metres > MIN_MOVE_M) & (metres > MOVING_SPEED * seconds)]
+    hops = pd.DataFrame({"devid": fast["devid"], "entertime": fast["pexit"], "exittime": fast["entertime"]})
+    return pd.concat([loc.loc[loc["kind"] == "move", ["devid", "entertime", "exittime"]], hops])
+
+
+def rate(num: pd.Series, den: pd.Series) -> pd.Series:
+    """sum(num) / sum(den) per activity; NaN without values or for a zero denominator."""
+    top, bottom = num.sum(min_count=1), den.sum(min_count=1)
+    return top / bottom.where(bottom != 0)
+
+
+def activity_qoe_frame(folder: str) -> pd.DataFrame:
+    """activity-qoe's rows indexed by the global activity number, start and end as timestamps."""
+    ev = tagged(folder, *QOE_RECURRING)
+    ev["number"] = ev["activity"] - ev.groupby("user_id")["activity"].transform("min") + 1
+    acts = activity_frame(ev)
+    kept = ev[ev["activity"].isin(acts.index)]
+    acts["activity"] = kept.groupby("activity")["number"].first()
+    # one row per (activity, device); the main device has most events, then the first login
+    per = kept.groupby(["activity", "devid", "login"]).size().rename("device_events").reset_index()
+    per = per.sort_values(["activity", "device_events", "login"], ascending=[True, False, True])
+    per["primary"] = ~per.duplicated("activity")
+    devs = per.merge(acts[["username", "start", "end"]], left_on="activity", right_index=True)
+    acts["devices"] = devs.groupby("activity").size()
+    mine = user_devices(folder, include_shared=True)
+    info = mine.drop_duplicates("devid").set_index("devid")
+    main = devs[devs["primary"]].set_index("activity")["devid"]
+    acts["device_type"] = main.map(info["devtype"])
+    acts["shared"] = main.map(info["shared"]).astype(bool)
+
+    loc = read(folder, "locations")
+    nets = overlapping(devs, network_periods(folder, loc, info["devtype"]), "valid_from", "valid_to")
+    nets = nets.assign(ov=overlap_us(nets["valid_from"].fillna(nets["start"]),
+                                     nets["valid_to"].fillna(nets["end"]), nets["start"], nets["end"]))
+    best = nets.sort_values(["activity", "precedence", "primary", "ov", "network_type", "access_type"],
+                            ascending=[True, True, False, False, True, True]).drop_duplicates("activity")
+    best = best.set_index("activity")
+    for col in ("network_type", "access_type", "network_source", "network"):
+        acts[col] = best[col]
+
+    # place and mobility also from the user's phones: users carry them
+    phones = mine[(mine["devtype"] == "phone") | mine["platform"].isin(PHONE_PLATFORMS)]
+    carried = acts[["username", "start", "end"]].reset_index().merge(phones[["username", "devid"]])
+    carried = pd.concat([devs[["activity", "devid", "start", "end"]],
+                         carried[["activity", "devid", "start", "end"]]]).drop_duplicates()
+    places = loc[(loc["kind"].isna() | (loc["kind"] == "place"))
+                 & (loc["loc_name"].notna() | loc["name"].notna())]
+    at = overlapping(carried, places, "entertime", "exittime")
+    at = at.assign(ov=overlap_us(at["entertime"], at["exittime"], at["start"], at["end"]),
+                   unlabelled=at["loc_name"].isna())
+    at = at.sort_values(["activity", "unlabelled", "ov", "entertime"],
+                        ascending=[True, True, False, True]).drop_duplicates("activity").set_index("activity")
+    acts["place"] = at["loc_name"].fillna(at["name"])
+    known = pd.concat([loc[["devid", "entertime", "exittime"]].assign(travel=0),
+                       travel_periods(loc).assign(travel=1)])
+    moved = overlapping(carried, known, "entertime", "exittime").groupby("activity")["travel"].max()
+    acts["moving"] = (moved == 1).astype(object).reindex(acts.index).where(lambda m: m.notna(), None)
+
+    local = local_times(folder, acts[["username", "start"]].rename(columns={"start": "ts"}))
+    acts["local_hour"], acts["weekday"] = local.dt.hour, local.dt.dayofweek
+
+    # multitasking: devices and domains per minute of the activity, user agents during it
+    k = kept.merge(acts[["start"]], left_on="activity", right_index=True)
+    k["minute"] = (k["ts"] - k["start"]) // pd.Timedelta(minutes=1)
+    per_minute = k.groupby(["activity", "minute"]).agg(d=("devid", "nunique"), s=("domain", "nunique"))
+    acts["domains"] = kept.groupby("activity")["domain"].nunique()
+    acts["parallel_devices"] = per_minute.groupby("activity")["d"].max()
+    acts["parallel_domains"] = per_minute.groupby("activity")["s"].max()
+    http = read(folder, "httpreqs", ["devid", "ts", "user_url", "req_ua"])
+    http = http[http["user_url"].fillna(False).astype(bool) & http["req_ua"].notna()]
+    acts["user_agents"] = within(devs, http, "start", "end", "ts").groupby("activity")["req_ua"].nunique()
+
+    # QoS of the flows starting within the activity on its devices
+    flows = read(folder, "flows")
+    f = within(devs, flows, "start", "end", "startts")
+    tcp = f["retrans_pkts_out"].notna()
+    g = f.assign(bytes=(f["bytes_in"].fillna(0) + f["bytes_out"].fillna(0)).astype("float64"),
+                 tcp_packets=(f["packets_in"] + f["packets_out"]).where(tcp, 0),
+                 rtt_access=f["rtt_access_mean_ms"].fillna(f["hs_rtt_access_ms"]),
+                 rtt_internet=f["rtt_internet_mean_ms"].fillna(f["hs_rtt_internet_ms"]),
+                 tcp_out=f["packets_out"].where(tcp), tcp_in=f["packets_in"].where(tcp),
+                 bits_in=f["bulk_bytes_in"] * 8, bits_out=f["bulk_bytes_out"] * 8,
+                 us_in=f["bulk_secs_in"] * 1e6, us_out=f["bulk_secs_out"] * 1e6).groupby("activity")
+    acts["flows"] = g.size()
+    acts["bytes"] = g["bytes"].sum()
+    acts["tcp_packets"] = g["tcp_packets"].sum()
+    acts["rtt_access_ms"] = g["rtt_access"].median()
+    acts["rtt_internet_ms"] = g["rtt_internet"].median()
+    acts["retrans_rate_out"] = rate(g["retrans_pkts_out"], g["tcp_out"])
+    acts["retrans_rate_in"] = rate(g["retrans_pkts_in"], g["tcp_in"])
+    acts["bulk_mbps_in"] = rate(g["bits_in"], g["us_in"])
+    acts["bulk_mbps_out"] = rate(g["bits_out"], g["us_out"])
+
+    # the network around the start: its devices' TCP flows within NET_WINDOW of it
+    around = devs.assign(lo=devs["start"] - NET_WINDOW, hi=devs["start"] + NET_WINDOW)
+    n = within(around, flows[flows["retrans_pkts_out"].notna()], "lo", "hi", "startts")
+    n = n.assign(packets=n["packets_in"] + n["packets_out"],
+                 retrans=n["retrans_pkts_out"] + n["retrans_pkts_in"].fillna(0),
+                 rtt_access=n["rtt_access_mean_ms"].fillna(n["hs_rtt_access_ms"])).groupby("activity")
+    acts["net_tcp_packets"] = n["packets"].sum()
+    acts["net_rtt_access_ms"] = n["rtt_access"].median()
+    acts["net_retrans_rate"] = rate(n["retrans"], n["packets"])
+
+    filled = {"network_type": "unknown", "access_type": "unknown", "network_source": "none",
+              "domains": 0, "parallel_devices": 1, "parallel_domains": 0, "user_agents": 0,
+              "flows": 0, "tcp_packets": 0, "net_tcp_packets": 0}
+    acts = acts.fillna(filled)
+    acts["multitasking"] = (acts["parallel_devices"] > 1) | (acts["user_agents"] > 1)
+    return acts.sort_values(["username", "start"])
+
+
+def activity_qoe(folder: str) -> pd.DataFrame:
+    acts = activity_qoe_frame(folder)
+    acts["start"] = acts["start"].dt.strftime(ISO)
+    acts["end"] = acts["end"].dt.strftime(ISO)
+    return acts[QOE_COLUMNS].reset_index(drop=True)
+
+
+EFFECT_COLUMNS = ["scope", "username", "factor", "level", "reference", "measure", "users", "n",
+                  "n_ref", "median", "median_ref", "ratio", "effect", "test", "p_value", "note"]
+MIN_ACTIVITIES, MIN_USERS, MIN_PACKETS = 10, 5, 50  # qoe-effects' defaults
+BOUNDS = {"rtt_class": (20.0, 60.0), "loss_class": (0.01, 0.03)}  # where mid and high begin
+
+
+def median_or_none(x: np.ndarray) -> float | None:
+    return float(np.median(x)) if x.size else None
+
+
+def qoe_effects(folder: str) -> pd.DataFrame:
+    """Per user: Mann-Whitney U of each level against the reference; over users: Wilcoxon
+    signed-rank of the per-user log ratios of medians (scipy, as ucnstudy)."""
+    from scipy import stats
+
+    acts = activity_qoe_frame(folder).sort_values(["username", "start"], kind="stable")
+    acts["rtt"] = acts["net_rtt_access_ms"]
+    acts["loss"] = acts["net_retrans_rate"].where(acts["net_tcp_packets"] >= MIN_PACKETS)
+    for value, cls in (("rtt", "rtt_class"), ("loss", "loss_class")):
+        lo, hi = BOUNDS[cls]
+        acts[cls] = pd.cut(acts[value].astype(float), [-np.inf, lo, hi, np.inf], right=False,
+                           labels=["low", "mid", "high"]).astype(object).where(acts[value].notna(), None)
+    strata = acts.groupby(["username", "device_type", "network_type"])
+    for measure, rel in (("duration_s", "duration_rel"), ("bytes", "bytes_rel")):
+        median = strata[measure].transform("median")
+        acts[rel] = acts[measure] / median.where(median > 0)
+    refs = {"rtt_class": "low", "loss_class": "low"}
+    for factor in ("device_type", "network_type"):
+        counts = acts.loc[acts[factor] != "unknown", factor].value_counts()
+        refs[factor] = min(counts.index[counts == counts.max()]) if len(counts) else ""
+    rows: list[dict[str, object]] = []
+    for factor in ("device_type", "network_type", "rtt_class", "loss_class"):
+        ref = refs[factor]
+        measures = (["duration_rel", "bytes_rel"] if factor in BOUNDS else ["duration_s", "bytes"])
+        for level in sorted(set(acts[factor].dropna()) - {ref, "unknown", ""}):
+            for measure in measures:
+                common = {"factor": factor, "level": level, "reference": ref, "measure": measure}
+                users, cells = [], {}
+                for user, mine in acts.groupby("username"):
+                    x = mine.loc[mine[factor] == level, measure].dropna().to_numpy(float)
+                    y = mine.loc[mine[factor] == ref, measure].dropna().to_numpy(float)
+                    if not (x.size or y.size):
+                        continue
+                    row = {"scope": "user", "username": user, **common, "users": 1, "n": x.size,
+                           "n_ref": y.size, "median": median_or_none(x), "median_ref": median_or_none(y)}
+                    if x.size and y.size and row["median_ref"]:
+                        row["ratio"] = row["median"] / row["median_ref"]
+                    if min(x.size, y.size) < MIN_ACTIVITIES:
+                        row["note"] = f"too few activities for a test (fewer than {MIN_ACTIVITIES} in a cell)"
+                    else:
+                        u = stats.mannwhitneyu(x, y, alternative="two-sided")
+                        row |= {"effect": 2 * u.statistic / (x.size * y.size) - 1,
+                                "test": "mann-whitney-u", "p_value": u.pvalue}
+                        cells[user] = (x, y)
+                    users.append(row)
+                tested = [r for r in users if r["username"] in cells and r.get("ratio")]
+                x = np.concatenate([cells[r["username"]][0] for r in tested] or [np.empty(0)])
+                y = np.concatenate([cells[r["username"]][1] for r in tested] or [np.empty(0)])
+                logs = np.log([r["ratio"] for r in tested])
+                total = {"scope": "all", "username": "(all users)", **common, "users": len(tested),
+                         "n": x.size, "n_ref": y.size, "median": median_or_none(x),
+                         "median_ref": median_or_none(y),
+                         "ratio": float(np.exp(np.median(logs))) if logs.size else None}
+                if len(tested) < MIN_USERS:
+                    total["note"] = (f"too few users for a test (fewer than {MIN_USERS} with both "
+                                     "cells tested)")
+                else:
+                    total |= {"effect": float(np.median(logs)), "test": "wilcoxon-signed-rank",
+                              "p_value": stats.wilcoxon(logs).pvalue}
+                rows += [*users, total]
+    out = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS)
+    out[["test", "note"]] = out[["test", "note"]].fillna("")
+    return out
 
 
 def sort_floor_input(folder: str) -> np.ndarray:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 import polars as pl
 from ua_parser import parse
+
+from benchmarks import baselines_pandas as pdb
 
 ZONES = {"fr": "Europe/Paris", "uk": "Europe/London"}
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -55,8 +58,22 @@ def with_local(folder: str, t: pl.LazyFrame) -> pl.LazyFrame:
     return t.with_columns(local=local)
 
 
-def tagged(folder: str) -> pl.LazyFrame:
-    ev = user_events(folder).sort("user_id", "ts")
+def without_recurring(ev: pl.LazyFrame, share: float, min_hours: int) -> pl.LazyFrame:
+    """ev without each device's recurring domains (polls): seen in at least `min_hours` distinct
+    clock hours and in at least `share` of the device's hours with events."""
+    hour = c("ts").dt.truncate("1h")
+    device = ev.group_by("devid").agg(device_hours=hour.n_unique())
+    domain = ev.filter(c("domain").is_not_null()).group_by("devid", "domain").agg(n=hour.n_unique())
+    rec = domain.join(device, on="devid").filter(
+        (c("n") >= min_hours) & (c("n") >= c("device_hours") * share))
+    return ev.join(rec, on=["devid", "domain"], how="anti")
+
+
+def tagged(folder: str, recurring_share: float = 0.0, recurring_hours: int = 6) -> pl.LazyFrame:
+    ev = user_events(folder)
+    if recurring_share > 0:
+        ev = without_recurring(ev, recurring_share, recurring_hours)
+    ev = ev.sort("user_id", "ts")
     new = (c("user_id") != c("user_id").shift()).fill_null(True) | (
         c("ts").diff() > pl.duration(seconds=600)).fill_null(False)
     return ev.with_columns(activity=new.cast(pl.Int64).cum_sum())
@@ -260,3 +277,233 @@ def activity_context(folder: str) -> pd.DataFrame:
     out = out.select("username", c("start").dt.strftime(ISO), c("end").dt.strftime(ISO), "duration_s",
                      "events", "devices", *texts)
     return out.collect().to_pandas()
+
+
+def contains_any(text: pl.Expr, parts: tuple[str, ...]) -> pl.Expr:
+    low = text.fill_null("").str.to_lowercase()
+    return pl.any_horizontal([low.str.contains(p, literal=True) for p in parts])
+
+
+def overlap_us(lo: pl.Expr, hi: pl.Expr) -> pl.Expr:
+    return (pl.min_horizontal(hi, c("end")) - pl.max_horizontal(lo, c("start"))).dt.total_microseconds()
+
+
+def meets(devs: pl.LazyFrame, periods: pl.LazyFrame, lo: str, hi: str) -> pl.LazyFrame:
+    j = devs.join(periods, on="devid")
+    return j.filter((c(lo).is_null() | (c(lo) <= c("end"))) & (c(hi).is_null() | (c(hi) >= c("start"))))
+
+
+def in_window(left: pl.LazyFrame, right: pl.LazyFrame, lo: str, hi: str, ts: str) -> pl.LazyFrame:
+    """Rows of right on a left row's device with lo <= ts <= hi (a range join)."""
+    return left.join_where(right.rename({"devid": "devid_r"}), c("devid") == c("devid_r"),
+                           c(ts) >= c(lo), c(ts) <= c(hi))
+
+
+def network_periods(folder: str, devtype: pl.LazyFrame) -> pl.LazyFrame:
+    obs = scan(folder, "locations").filter(c("net_asname").is_not_null() | c("net_public_ip").is_not_null())
+    links = scan(folder, "user_devices")
+    spent = (obs.filter(c("net_public_ip").is_not_null() & ~contains_any(c("net_asname"), pdb.WORK_AS))
+             .join(links, left_on="devid", right_on="device_id")
+             .group_by("user_id", "net_public_ip")
+             .agg(us=(c("exittime") - c("entertime")).dt.total_microseconds().sum()))
+    top = (spent.sort(["user_id", "us", "net_public_ip"], descending=[False, True, False])
+           .group_by("user_id", maintain_order=True).first())
+    homes = (top.join(links, on="user_id").select(devid="device_id", home_ip="net_public_ip").unique())
+    j = obs.join(homes, left_on=["devid", "net_public_ip"], right_on=["devid", "home_ip"], how="left",
+                 coalesce=False).drop("devid_right")
+    label = c("loc_name").str.strip_chars().str.to_lowercase()
+    home_l = label.is_in(pdb.HOME_LABELS).fill_null(False)
+    work_l = label.is_in(pdb.WORK_LABELS).fill_null(False)
+    home = c("home_ip").is_not_null()
+    kind = (pl.when(home_l).then(pl.lit("home")).when(work_l).then(pl.lit("work"))
+            .when(home).then(pl.lit("home")).when(contains_any(c("net_asname"), pdb.CELLULAR_AS))
+            .then(pl.lit("cellular")).when(contains_any(c("net_asname"), pdb.WORK_AS)).then(pl.lit("work"))
+            .otherwise(pl.lit("public")))
+    source = (pl.when(home_l | work_l).then(pl.lit("label")).when(home).then(pl.lit("home-address"))
+              .otherwise(pl.lit("asname")))
+    derived = j.select("devid", valid_from="entertime", valid_to="exittime", network_type=kind,
+                       access_type=pl.lit(None, pl.String), network_source=source,
+                       network=c("net_asname").fill_null(c("net_public_ip")), precedence=pl.lit(1))
+    declared = scan(folder, "networks").select(
+        "devid", "valid_from", "valid_to", "network_type", "access_type",
+        network_source=pl.lit("declared"), network="name", precedence=pl.lit(0))
+    periods = pl.concat([declared, derived], how="vertical_relaxed").join(devtype, on="devid", how="left")
+    access = (pl.when(c("network_type") == "cellular").then(pl.lit("cellular"))
+              .when(c("devtype").is_in(pdb.FIXED_DEVTYPES)).then(pl.lit("fixed")).otherwise(pl.lit("wifi")))
+    return periods.with_columns(access_type=c("access_type").fill_null(access)).drop("devtype")
+
+
+def travel_periods(loc: pl.LazyFrame) -> pl.LazyFrame:
+    fixes = loc.filter(c("lat").is_not_null() & c("lon").is_not_null()).sort("devid", "entertime", "exittime")
+    hop = fixes.with_columns(plat=c("lat").shift().over("devid"), plon=c("lon").shift().over("devid"),
+                             pexit=c("exittime").shift().over("devid"))
+    hop = hop.filter(c("pexit").is_not_null() & (c("entertime") > c("pexit")))
+    dlat, dlon = (c("lat") - c("plat")).radians() / 2, (c("lon") - c("plon")).radians() / 2
+    a = dlat.sin() ** 2 + c("plat").radians().cos() * c("lat").radians().cos() * dlon.sin() ** 2
+    metres = 2 * 6_371_000.0 * a.sqrt().arcsin()
+    seconds = (c("entertime") - c("pexit")).dt.total_microseconds() / 1e6
+    fast = hop.filter((metres > pdb.MIN_MOVE_M) & (metres > pdb.MOVING_SPEED * seconds))
+    return pl.concat([loc.filter(c("kind") == "move").select("devid", "entertime", "exittime"),
+                      fast.select("devid", entertime="pexit", exittime="entertime")])
+
+
+def rate(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    bottom = den.cast(pl.Float64).sum()
+    return pl.when(den.count() > 0).then(num.cast(pl.Float64).sum()) / pl.when(bottom != 0).then(bottom)
+
+
+def activity_qoe_frame(folder: str) -> pl.LazyFrame:
+    ev = tagged(folder, *pdb.QOE_RECURRING).with_columns(
+        number=c("activity") - c("activity").min().over("user_id") + 1)
+    acts = activity_frame(ev)
+    kept = ev.join(acts.select("activity"), on="activity", how="semi")
+    acts = acts.drop("devices").join(kept.group_by("activity").agg(number=c("number").first()), on="activity")
+    per = (kept.group_by("activity", "devid", "login").agg(device_events=pl.len())
+           .sort(["activity", "device_events", "login"], descending=[False, True, False])
+           .with_columns(primary=pl.int_range(pl.len()).over("activity") == 0))
+    devs = per.join(acts.select("activity", "username", "start", "end"), on="activity")
+    mine = user_devices(folder, include_shared=True)
+    info = mine.select("devid", "devtype", "shared").unique("devid")
+    main = devs.filter(c("primary")).join(info, on="devid").select("activity", device_type="devtype",
+                                                                    shared="shared")
+    nets = meets(devs, network_periods(folder, info.select("devid", "devtype")), "valid_from", "valid_to")
+    nets = nets.with_columns(ov=overlap_us(c("valid_from").fill_null(c("start")),
+                                           c("valid_to").fill_null(c("end"))))
+    best = (nets.sort(["activity", "precedence", "primary", "ov", "network_type", "access_type"],
+                      descending=[False, False, True, True, False, False])
+            .group_by("activity", maintain_order=True).first()
+            .select("activity", "network_type", "access_type", "network_source", "network"))
+    phones = mine.filter((c("devtype") == "phone") | c("platform").is_in(pdb.PHONE_PLATFORMS))
+    carried = pl.concat([devs.select("activity", "devid", "start", "end"),
+                         acts.join(phones.select("username", "devid"), on="username")
+                         .select("activity", "devid", "start", "end")]).unique()
+    loc = scan(folder, "locations")
+    places = loc.filter((c("kind").is_null() | (c("kind") == "place"))
+                        & (c("loc_name").is_not_null() | c("name").is_not_null()))
+    at = meets(carried, places, "entertime", "exittime").with_columns(
+        ov=overlap_us(c("entertime"), c("exittime")), unlabelled=c("loc_name").is_null())
+    place = (at.sort(["activity", "unlabelled", "ov", "entertime"], descending=[False, False, True, False])
+             .group_by("activity", maintain_order=True).first()
+             .select("activity", place=c("loc_name").fill_null(c("name"))))
+    known = pl.concat([loc.select("devid", "entertime", "exittime", travel=pl.lit(0)),
+                       travel_periods(loc).with_columns(travel=pl.lit(1))])
+    moving = meets(carried, known, "entertime", "exittime").group_by("activity").agg(
+        moving=c("travel").max() == 1)
+    local = with_local(folder, acts.select("activity", "username", ts="start")).select(
+        "activity", local_hour=c("local").dt.hour().cast(pl.Int64),
+        weekday=(c("local").dt.weekday() - 1).cast(pl.Int64))
+    k = kept.join(acts.select("activity", "start"), on="activity").with_columns(
+        minute=(c("ts") - c("start")).dt.total_microseconds() // 60_000_000)
+    par = (k.group_by("activity", "minute")
+           .agg(d=c("devid").n_unique(), s=c("domain").drop_nulls().n_unique())
+           .group_by("activity").agg(parallel_devices=c("d").max(), parallel_domains=c("s").max()))
+    doms = kept.group_by("activity").agg(domains=c("domain").drop_nulls().n_unique())
+    http = scan(folder, "httpreqs").filter(c("user_url").fill_null(False) & c("req_ua").is_not_null())
+    uas = (in_window(devs, http.select("devid", "ts", "req_ua"), "start", "end", "ts")
+           .group_by("activity").agg(user_agents=c("req_ua").n_unique()))
+    flows = scan(folder, "flows")
+    tcp = c("retrans_pkts_out").is_not_null()
+    qos = in_window(devs, flows, "start", "end", "startts").group_by("activity").agg(
+        flows=pl.len(),
+        bytes=(c("bytes_in").fill_null(0) + c("bytes_out").fill_null(0)).cast(pl.Float64).sum(),
+        tcp_packets=pl.when(tcp).then(c("packets_in") + c("packets_out")).otherwise(0).sum(),
+        rtt_access_ms=c("rtt_access_mean_ms").fill_null(c("hs_rtt_access_ms")).median(),
+        rtt_internet_ms=c("rtt_internet_mean_ms").fill_null(c("hs_rtt_internet_ms")).median(),
+        retrans_rate_out=rate(c("retrans_pkts_out"), pl.when(tcp).then(c("packets_out"))),
+        retrans_rate_in=rate(c("retrans_pkts_in"), pl.when(tcp).then(c("packets_in"))),
+        bulk_mbps_in=rate(c("bulk_bytes_in") * 8, c("bulk_secs_in") * 1e6),
+        bulk_mbps_out=rate(c("bulk_bytes_out") * 8, c("bulk_secs_out") * 1e6))
+    w = pl.duration(seconds=1800)
+    around = devs.with_columns(lo=c("start") - w, hi=c("start") + w)
+    packets = c("packets_in") + c("packets_out")
+    net = in_window(around, flows.filter(tcp), "lo", "hi", "startts").group_by("activity").agg(
+        net_tcp_packets=packets.sum(),
+        net_rtt_access_ms=c("rtt_access_mean_ms").fill_null(c("hs_rtt_access_ms")).median(),
+        net_retrans_rate=rate(c("retrans_pkts_out") + c("retrans_pkts_in").fill_null(0), packets))
+    n_dev = devs.group_by("activity").agg(devices=pl.len())
+    out = acts
+    for extra in (n_dev, main, best, place, moving, local, doms, par, uas, qos, net):
+        out = out.join(extra, on="activity", how="left")
+    out = out.with_columns(
+        c("network_type", "access_type").fill_null("unknown"), c("network_source").fill_null("none"),
+        c("domains", "parallel_domains", "user_agents", "flows", "tcp_packets",
+          "net_tcp_packets").fill_null(0),
+        c("parallel_devices").fill_null(1))
+    out = out.with_columns(multitasking=(c("parallel_devices") > 1) | (c("user_agents") > 1))
+    return out.drop("activity").rename({"number": "activity"}).sort("username", "start")
+
+
+def activity_qoe(folder: str) -> pd.DataFrame:
+    out = activity_qoe_frame(folder).with_columns(c("start").dt.strftime(ISO), c("end").dt.strftime(ISO))
+    df = out.select(pdb.QOE_COLUMNS).collect().to_pandas()
+    df["moving"] = df["moving"].astype(object).where(df["moving"].notna(), None)
+    return df
+
+
+def qoe_effects(folder: str) -> pd.DataFrame:
+    """Classes and stratum-relative measures in polars; per user Mann-Whitney U, over users
+    Wilcoxon signed-rank of the log ratios of medians (scipy, as ucnstudy)."""
+    from scipy import stats
+
+    def classed(value: pl.Expr, lo: float, hi: float) -> pl.Expr:
+        return (pl.when(value.is_null()).then(pl.lit(None, pl.String)).when(value < lo).then(pl.lit("low"))
+                .when(value < hi).then(pl.lit("mid")).otherwise(pl.lit("high")))
+
+    strata = ["username", "device_type", "network_type"]
+    loss = pl.when(c("net_tcp_packets") >= pdb.MIN_PACKETS).then(c("net_retrans_rate"))
+    acts = activity_qoe_frame(folder).with_columns(
+        rtt_class=classed(c("net_rtt_access_ms"), *pdb.BOUNDS["rtt_class"]),
+        loss_class=classed(loss, *pdb.BOUNDS["loss_class"]),
+        **{rel: c(m) / pl.when(c(m).median().over(strata) > 0).then(c(m).median().over(strata))
+           for m, rel in (("duration_s", "duration_rel"), ("bytes", "bytes_rel"))}).collect()
+    refs = {"rtt_class": "low", "loss_class": "low"}
+    for factor in ("device_type", "network_type"):
+        counts = (acts.filter(c(factor) != "unknown").group_by(factor).agg(n=pl.len())
+                  .sort(["n", factor], descending=[True, False]))
+        refs[factor] = counts[factor][0] if counts.height else ""
+    by_user = acts.sort("username").partition_by("username", as_dict=True, maintain_order=True)
+    rows: list[dict[str, object]] = []
+    for factor in ("device_type", "network_type", "rtt_class", "loss_class"):
+        ref = refs[factor]
+        measures = ["duration_rel", "bytes_rel"] if factor in pdb.BOUNDS else ["duration_s", "bytes"]
+        for level in sorted(set(acts[factor].drop_nulls()) - {ref, "unknown", ""}):
+            for measure in measures:
+                common = {"factor": factor, "level": level, "reference": ref, "measure": measure}
+                users, cells = [], {}
+                for (user,), mine in by_user.items():
+                    x = mine.filter(c(factor) == level)[measure].drop_nulls().drop_nans().to_numpy()
+                    y = mine.filter(c(factor) == ref)[measure].drop_nulls().drop_nans().to_numpy()
+                    if not (x.size or y.size):
+                        continue
+                    row = {"scope": "user", "username": user, **common, "users": 1, "n": x.size,
+                           "n_ref": y.size, "median": pdb.median_or_none(x),
+                           "median_ref": pdb.median_or_none(y)}
+                    if x.size and y.size and row["median_ref"]:
+                        row["ratio"] = row["median"] / row["median_ref"]
+                    if min(x.size, y.size) < pdb.MIN_ACTIVITIES:
+                        row["note"] = (f"too few activities for a test (fewer than {pdb.MIN_ACTIVITIES} "
+                                       "in a cell)")
+                    else:
+                        u = stats.mannwhitneyu(x, y, alternative="two-sided")
+                        row |= {"effect": 2 * u.statistic / (x.size * y.size) - 1,
+                                "test": "mann-whitney-u", "p_value": u.pvalue}
+                        cells[user] = (x, y)
+                    users.append(row)
+                tested = [r for r in users if r["username"] in cells and r.get("ratio")]
+                x = np.concatenate([cells[r["username"]][0] for r in tested] or [np.empty(0)])
+                y = np.concatenate([cells[r["username"]][1] for r in tested] or [np.empty(0)])
+                logs = np.log([r["ratio"] for r in tested])
+                total = {"scope": "all", "username": "(all users)", **common, "users": len(tested),
+                         "n": x.size, "n_ref": y.size, "median": pdb.median_or_none(x),
+                         "median_ref": pdb.median_or_none(y),
+                         "ratio": float(np.exp(np.median(logs))) if logs.size else None}
+                if len(tested) < pdb.MIN_USERS:
+                    total["note"] = (f"too few users for a test (fewer than {pdb.MIN_USERS} with both "
+                                     "cells tested)")
+                else:
+                    total |= {"effect": float(np.median(logs)), "test": "wilcoxon-signed-rank",
+                              "p_value": stats.wilcoxon(logs).pvalue}
+                rows += [*users, total]
+    out = pd.DataFrame(rows).reindex(columns=pdb.EFFECT_COLUMNS)
+    out[["test", "note"]] = out[["test", "note"]].fillna("")
+    return out

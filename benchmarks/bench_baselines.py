@@ -39,7 +39,8 @@ class Entry:
 
 ENTRIES = tuple(Entry(name, name.replace("-", "_")) for name in (
     "activities", "dns-http", "inter-event", "heatmap", "timeline", "user-summary",
-    "select-users", "traffic-by-port", "user-agents", "activity-context"))
+    "select-users", "traffic-by-port", "user-agents", "activity-context", "activity-qoe",
+    "qoe-effects"))
 
 
 def _best(fn: Callable[[], pd.DataFrame]) -> tuple[float, pd.DataFrame]:

@@ -27,7 +27,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "devicetraffic": ("devid", "ts", "packets_in", "packets_out", "bytes_in", "bytes_out"),
     "deviceapptraffic": ("devid", "ts", "dstport", "service", "packets_in", "packets_out",
                          "bytes_in", "bytes_out"),
-    "locations": ("devid", "entertime", "exittime", "name", "loc_name", "net_asname"),
+    "locations": ("devid", "entertime", "exittime", "name", "loc_name", "net_asname",
+                  "net_public_ip", "kind", "lat", "lon"),
+    # activity-qoe and qoe-effects: declared networks and the flows' TCP performance
+    "networks": ("devid", "valid_from", "valid_to", "network_type", "access_type", "name"),
+    "flows": ("devid", "startts", "packets_in", "packets_out", "bytes_in", "bytes_out",
+              "retrans_pkts_in", "retrans_pkts_out", "rtt_access_mean_ms", "hs_rtt_access_ms",
+              "rtt_internet_mean_ms", "hs_rtt_internet_ms", "bulk_bytes_in", "bulk_secs_in",
+              "bulk_bytes_out", "bulk_secs_out"),
 }
 
 
@@ -44,10 +51,23 @@ def study_folder(events: int) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         in_subprocess(_generate, str(folder), users)
         (folder / "generated").write_text("")
-    if not (folder / "extracted").exists():
+    if not (folder / "extracted").exists() or not extracts_complete(folder):
         in_subprocess(_extract, str(folder))
         (folder / "extracted").write_text("")
     return folder
+
+
+def extracts_complete(folder: Path) -> bool:
+    """Every table of COLUMNS has its Parquet file with every listed column: a cache extracted
+    before a table or column was added to COLUMNS is extracted again (the marker alone would
+    keep it)."""
+    import pyarrow.parquet as pq
+
+    for name, columns in COLUMNS.items():
+        path = folder / f"{name}.parquet"
+        if not path.exists() or not set(columns) <= set(pq.read_schema(path).names):
+            return False
+    return True
 
 
 def events_of(folder: Path) -> int:
