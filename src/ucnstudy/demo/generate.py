@@ -213,22 +213,25 @@ def _load_chunks(study: Study, params: DemoParams, result: DemoResult, on_progre
     total = chunk_count(params)
     chunks = prefetch(iter_chunks(params), depth=2)
     done = 0
-    # One load per device (its blocks are appended as they are generated): few large
-    # transactions load much faster than many small ones, and memory stays bounded by a chunk.
-    for key, group in _by_load(chunks):
-        with study.load(KIND, f"{params.describe()}#{key}", sha256=params.digest(key)) as load:
-            for chunk in group:
-                done += 1
-                result.chunks += 1
-                if load is None:
-                    result.skipped += 1
-                else:
-                    for name, table in chunk.tables.items():
-                        if table.num_rows:
-                            load.append(name, table)
-                            result.rows[name] = result.rows.get(name, 0) + table.num_rows
-                if on_progress:
-                    on_progress("generate", done, total)
+    # One import per device (its blocks are appended as they are generated), all in one
+    # transaction: the engine gathers the rows of many devices into large inserts (DuckDB writes
+    # whole row groups straight to the file instead of logging each device's rows in the WAL),
+    # and memory stays bounded by a few chunks and the gathered rows (duckdb_engine.BULK_ROWS).
+    with study.loads() as batch:
+        for key, group in _by_load(chunks):
+            with batch.load(KIND, f"{params.describe()}#{key}", params.digest(key)) as load:
+                for chunk in group:
+                    done += 1
+                    result.chunks += 1
+                    if load is None:
+                        result.skipped += 1
+                    else:
+                        for name, table in chunk.tables.items():
+                            if table.num_rows:
+                                load.append(name, table)
+                                result.rows[name] = result.rows.get(name, 0) + table.num_rows
+                    if on_progress:
+                        on_progress("generate", done, total)
 
 
 @contextmanager
@@ -245,11 +248,16 @@ def bulk_load_mode(study: Study, on_progress: Progress | None = None) -> Iterato
     raw = study.engine.raw  # type: ignore[attr-defined]
     raw.execute("SET checkpoint_threshold = '4GB'")
     raw.execute("SET enable_progress_bar = false")  # the demo shows its own progress
+    # One DuckDB thread for the inserts: the generator has the other core, and inserts run in
+    # parallel leave part-filled row groups that the checkpoint then rewrites (measured: more
+    # CPU in all, a file 1.7x larger before the checkpoint; docs/performance.md).
+    raw.execute("SET threads = 1")
     for (name,) in raw.execute("SELECT index_name FROM duckdb_indexes()").fetchall():
         raw.execute(f"DROP INDEX {quote(name)}")
     try:
         yield
     finally:
+        raw.execute("RESET threads")  # building the indexes and the checkpoint use every core
         statements = [s for table in TABLES.values() for s in index_statements(table, "duckdb")]
         for i, statement in enumerate(statements, start=1):
             raw.execute(statement)
