@@ -1,8 +1,9 @@
 """The demo driver: population, then one chunk per device and block of days, then enrichment.
 
 Each chunk is generated from its own random stream (seed, device, block), so the output does not
-depend on chunk order, and loaded as one atomic, idempotent import; memory is bounded by the
-largest chunk, whatever the number of users and days.
+depend on chunk order. Each device's chunks are one atomic, idempotent import, many devices to a
+transaction (Study.loads, BATCH_ROWS); memory is bounded by a few chunks, the rows gathered for
+the next insert and one transaction's rows, whatever the number of users and days.
 """
 
 from __future__ import annotations
