@@ -1,8 +1,9 @@
 """The demo driver: population, then one chunk per device and block of days, then enrichment.
 
 Each chunk is generated from its own random stream (seed, device, block), so the output does not
-depend on chunk order, and loaded as one atomic, idempotent import; memory is bounded by the
-largest chunk, whatever the number of users and days.
+depend on chunk order. Each device's chunks are one atomic, idempotent import, many devices to a
+transaction (Study.loads, BATCH_ROWS); memory is bounded by a few chunks, the rows gathered for
+the next insert and one transaction's rows, whatever the number of users and days.
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ from ucnstudy.demo.world import World, build_world
 from ucnstudy.schema import TABLES, TIME_COLUMNS
 from ucnstudy.store import Study
 from ucnstudy.store.engine import index_statements, quote
+from ucnstudy.store.study import Loads
 
 KIND = "demo"
 # Sessions and polls stop this long before a block ends, so that no transfer spills into the
 # next block (blocks are generated independently).
 BLOCK_MARGIN = 120.0
 Progress = Callable[[str, int, int], None]
+BATCH_ROWS = 2_000_000  # rows of one load transaction (see _load_chunks)
 
 
 @dataclass
@@ -211,14 +214,27 @@ def generate_demo(
 
 def _load_chunks(study: Study, params: DemoParams, result: DemoResult, on_progress: Progress | None) -> None:
     total = chunk_count(params)
-    chunks = prefetch(iter_chunks(params), depth=2)
-    done = 0
-    # One load per device (its blocks are appended as they are generated): few large
-    # transactions load much faster than many small ones, and memory stays bounded by a chunk.
-    for key, group in _by_load(chunks):
-        with study.load(KIND, f"{params.describe()}#{key}", sha256=params.digest(key)) as load:
+    chunks = _by_load(prefetch(iter_chunks(params), depth=2))
+    progress = [0]
+    # One import per device (its blocks are appended as they are generated), many devices in
+    # one transaction: the engine gathers their rows into large inserts (DuckDB writes whole row
+    # groups straight to the file instead of logging each device's rows in the WAL). A
+    # transaction ends after BATCH_ROWS rows: DuckDB holds memory for a transaction's rows
+    # until it commits (measured: peak RSS grew with the study in one transaction).
+    more = True
+    while more:
+        with study.loads() as batch:
+            more = _load_batch(batch, chunks, params, result, progress, total, on_progress)
+
+
+def _load_batch(batch: Loads, chunks: Iterator[tuple[str, Iterator[Chunk]]], params: DemoParams,
+                result: DemoResult, progress: list[int], total: int, on_progress: Progress | None) -> bool:
+    """Load devices into `batch` until BATCH_ROWS rows; False once every chunk is loaded."""
+    rows = 0
+    for key, group in chunks:
+        with batch.load(KIND, f"{params.describe()}#{key}", params.digest(key)) as load:
             for chunk in group:
-                done += 1
+                progress[0] += 1
                 result.chunks += 1
                 if load is None:
                     result.skipped += 1
@@ -227,8 +243,12 @@ def _load_chunks(study: Study, params: DemoParams, result: DemoResult, on_progre
                         if table.num_rows:
                             load.append(name, table)
                             result.rows[name] = result.rows.get(name, 0) + table.num_rows
+                            rows += table.num_rows
                 if on_progress:
-                    on_progress("generate", done, total)
+                    on_progress("generate", progress[0], total)
+        if rows >= BATCH_ROWS:
+            return True
+    return False
 
 
 @contextmanager
@@ -245,11 +265,16 @@ def bulk_load_mode(study: Study, on_progress: Progress | None = None) -> Iterato
     raw = study.engine.raw  # type: ignore[attr-defined]
     raw.execute("SET checkpoint_threshold = '4GB'")
     raw.execute("SET enable_progress_bar = false")  # the demo shows its own progress
+    # One DuckDB thread for the inserts: the generator has the other core, and inserts run in
+    # parallel leave part-filled row groups that the checkpoint then rewrites (measured: more
+    # CPU in all, a file 1.7x larger before the checkpoint; docs/performance.md).
+    raw.execute("SET threads = 1")
     for (name,) in raw.execute("SELECT index_name FROM duckdb_indexes()").fetchall():
         raw.execute(f"DROP INDEX {quote(name)}")
     try:
         yield
     finally:
+        raw.execute("RESET threads")  # building the indexes and the checkpoint use every core
         statements = [s for table in TABLES.values() for s in index_statements(table, "duckdb")]
         for i, statement in enumerate(statements, start=1):
             raw.execute(statement)

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 
 MEMORY_LIMIT_ENV = "UCN_DUCKDB_MEMORY_LIMIT"
 DIRECT_ROWS = 100_000  # rows a transaction inserts directly before it stages the rest
+# A bulk transaction (transaction(bulk=True)) gathers each table's appends up to this many rows
+# (four of DuckDB's row groups) or bytes of Arrow, and inserts them in one statement: DuckDB then
+# writes whole row groups to the file as they fill instead of keeping many small inserts' rows
+# for the commit; the bytes bound keeps the gathered rows of wide tables small.
+BULK_ROWS = 4 * 122_880
+BULK_BYTES = 64 * 2**20
 STAGE_SUFFIX = ".ucn-stage"  # beside the study file: <study>.ucn-stage/<pid>-<uuid>/
 # never load or download an extension behind the user's back (an SQLite file as --db made
 # DuckDB fetch sqlite_scanner over the network)
@@ -43,10 +49,13 @@ class DuckDBWriter:
     in one INSERT before anything reads through this writer (a query, `connection`, the commit):
     the memory of an import stays bounded however large the file (docs/inputs/pcap.md, "Speed")."""
 
-    def __init__(self, raw: Any, stage_root: str | None = None) -> None:
+    def __init__(self, raw: Any, stage_root: str | None = None, *, bulk: bool = False) -> None:
         self._raw = raw
         self._stage_root = stage_root  # None: the system's temporary directory (:memory:)
         self._direct = 0
+        self._bulk = bulk
+        # bulk: table name -> (table, pieces, rows, bytes) gathered for its next insert
+        self._gathered: dict[str, tuple[Table, list[pa.Table], int, int]] = {}
         self._stage: tempfile.TemporaryDirectory[str] | None = None
         self._staged: dict[str, tuple[Table, pq.ParquetWriter, str]] = {}
 
@@ -59,13 +68,17 @@ class DuckDBWriter:
     def append(self, table: Table, data: pa.Table) -> None:
         if data.num_rows == 0:
             return
+        if self._bulk:
+            _, pieces, rows, size = self._gathered.get(table.name, (table, [], 0, 0))
+            pieces.append(data)
+            rows, size = rows + data.num_rows, size + data.nbytes
+            self._gathered[table.name] = (table, pieces, rows, size)
+            if rows >= BULK_ROWS or size >= BULK_BYTES:
+                self._insert_gathered(table.name)
+            return
         if self._direct + data.num_rows <= DIRECT_ROWS:
             self._direct += data.num_rows
-            self._raw.register("_ucn_incoming", data)
-            try:
-                self._insert(table, "_ucn_incoming")
-            finally:
-                self._raw.unregister("_ucn_incoming")
+            self._insert_arrow(table, data)
             return
         staged = self._staged.get(table.name)
         if staged is None:
@@ -78,6 +91,17 @@ class DuckDBWriter:
             staged = self._staged[table.name] = (table, writer, path)
         _, writer, _ = staged
         writer.write_table(data if data.schema == writer.schema else data.cast(writer.schema))
+
+    def _insert_gathered(self, name: str) -> None:
+        table, pieces, _, _ = self._gathered.pop(name)
+        self._insert_arrow(table, pa_concat(pieces))
+
+    def _insert_arrow(self, table: Table, data: pa.Table) -> None:
+        self._raw.register("_ucn_incoming", data)
+        try:
+            self._insert(table, "_ucn_incoming")
+        finally:
+            self._raw.unregister("_ucn_incoming")
 
     def _insert(self, table: Table, source: str, params: tuple[Any, ...] = ()) -> None:
         cols = ", ".join(map(quote, table.column_names))
@@ -101,7 +125,9 @@ class DuckDBWriter:
         return int(found[0][0]) if len(found) == 1 and isinstance(found[0][0], int) else -1
 
     def flush(self) -> None:
-        """Insert the staged rows (one INSERT per table)."""
+        """Insert the staged and gathered rows (one INSERT per table)."""
+        for name in list(self._gathered):
+            self._insert_gathered(name)
         staged, self._staged = self._staged, {}
         for table, writer, path in staged.values():
             writer.close()
@@ -110,6 +136,7 @@ class DuckDBWriter:
 
     def discard(self) -> None:
         """Drop what is staged (the transaction rolls back)."""
+        self._gathered = {}
         for _, writer, _ in self._staged.values():
             writer.close()
         self._staged = {}
@@ -165,11 +192,12 @@ class DuckDBEngine:
             self.raw.execute(f"DROP TABLE IF EXISTS {quote(name)}")
 
     @contextmanager
-    def transaction(self) -> Iterator[DuckDBWriter]:
+    def transaction(self, *, bulk: bool = False) -> Iterator[DuckDBWriter]:
         """A transaction on a connection of its own: the writer may then run on another thread
-        while this thread reads the (committed) study through Ibis."""
+        while this thread reads the (committed) study through Ibis. `bulk`: a transaction of
+        many appends (Study.loads) gathers each table's rows into large inserts (BULK_ROWS)."""
         cursor = self.raw.cursor()
-        writer = DuckDBWriter(cursor, self._stage_root)
+        writer = DuckDBWriter(cursor, self._stage_root, bulk=bulk)
         try:
             no_progress_bar(cursor)
             cursor.execute("BEGIN TRANSACTION")
@@ -288,6 +316,13 @@ def remove_stale_stages(root: str) -> None:
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
     with contextlib.suppress(OSError):  # not empty: this process stages there now
         os.rmdir(root)
+
+
+def pa_concat(pieces: list[pa.Table]) -> pa.Table:
+    """One table of the pieces (no copy: their chunks become the table's chunks)."""
+    import pyarrow as pa
+
+    return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -130,7 +130,7 @@ class OriginalEngine:
     def drop_tables(self, names: list[str]) -> None:
         raise StudyError(READ_ONLY_REASON)
 
-    def transaction(self) -> Any:
+    def transaction(self, *, bulk: bool = False) -> Any:
         raise StudyError(READ_ONLY_REASON)
 
     def close(self) -> None:

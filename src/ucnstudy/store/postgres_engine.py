@@ -135,7 +135,8 @@ class PostgresEngine:
             self._conn.execute(f"DROP TABLE IF EXISTS {quote(name)}")  # type: ignore[arg-type]
 
     @contextmanager
-    def transaction(self) -> Iterator[PostgresWriter]:
+    def transaction(self, *, bulk: bool = False) -> Iterator[PostgresWriter]:
+        """`bulk` (many appends) changes nothing here: every append is already one COPY."""
         with self._conn.transaction():
             yield PostgresWriter(self._conn)
         self._conn.execute("ANALYZE")

@@ -162,7 +162,7 @@ class SparkEngine:
     def drop_tables(self, names: list[str]) -> NoReturn:
         raise StudyError(READ_ONLY_REASON)
 
-    def transaction(self) -> NoReturn:
+    def transaction(self, *, bulk: bool = False) -> NoReturn:
         raise StudyError(READ_ONLY_REASON)
 
     def read_sql(self, query: str, params: Any = None) -> Any:
