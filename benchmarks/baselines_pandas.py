@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from ua_parser import parse
 
+from ucnstudy.analyses.activity_qoe import COLUMNS as ACTIVITY_QOE_COLUMNS
+
 US = pd.Timedelta(microseconds=1)
 ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
 ZONES = {"fr": "Europe/Paris", "uk": "Europe/London"}  # the demo's countries
@@ -297,13 +299,7 @@ WORK_LABELS = ("work", "office", "bureau", "travail", "university")
 FIXED_DEVTYPES = ("pc",)
 PHONE_PLATFORMS = ("iphone", "android-phone")
 MOVING_SPEED, MIN_MOVE_M = 1.0, 200.0
-QOE_COLUMNS = ["username", "activity", "start", "end", "duration_s", "events", "devices",
-               "device_type", "shared", "network_type", "access_type", "network_source", "network",
-               "place", "moving", "local_hour", "weekday", "domains", "parallel_devices",
-               "parallel_domains", "user_agents", "multitasking", "flows", "bytes", "tcp_packets",
-               "rtt_access_ms", "rtt_internet_ms", "retrans_rate_out", "retrans_rate_in",
-               "bulk_mbps_in", "bulk_mbps_out", "net_tcp_packets", "net_rtt_access_ms",
-               "net_retrans_rate"]
+QOE_COLUMNS = ACTIVITY_QOE_COLUMNS  # the output's column names, not its logic
 
 
 def contains_any(text: pd.Series, parts: tuple[str, ...]) -> pd.Series:
@@ -529,7 +525,6 @@ def median_or_none(x: np.ndarray) -> float | None:
 def qoe_effects(folder: str) -> pd.DataFrame:
     """Per user: Mann-Whitney U of each level against the reference; over users: Wilcoxon
     signed-rank of the per-user log ratios of medians (scipy, as ucnstudy)."""
-    from scipy import stats
 
     acts = activity_qoe_frame(folder).sort_values(["username", "start"], kind="stable")
     acts["rtt"] = acts["net_rtt_access_ms"]
@@ -553,42 +548,53 @@ def qoe_effects(folder: str) -> pd.DataFrame:
         for level in sorted(set(acts[factor].dropna()) - {ref, "unknown", ""}):
             for measure in measures:
                 common = {"factor": factor, "level": level, "reference": ref, "measure": measure}
-                users, cells = [], {}
+                cells = []
                 for user, mine in acts.groupby("username"):
                     x = mine.loc[mine[factor] == level, measure].dropna().to_numpy(float)
                     y = mine.loc[mine[factor] == ref, measure].dropna().to_numpy(float)
-                    if not (x.size or y.size):
-                        continue
-                    row = {"scope": "user", "username": user, **common, "users": 1, "n": x.size,
-                           "n_ref": y.size, "median": median_or_none(x), "median_ref": median_or_none(y)}
-                    if x.size and y.size and row["median_ref"]:
-                        row["ratio"] = row["median"] / row["median_ref"]
-                    if min(x.size, y.size) < MIN_ACTIVITIES:
-                        row["note"] = f"too few activities for a test (fewer than {MIN_ACTIVITIES} in a cell)"
-                    else:
-                        u = stats.mannwhitneyu(x, y, alternative="two-sided")
-                        row |= {"effect": 2 * u.statistic / (x.size * y.size) - 1,
-                                "test": "mann-whitney-u", "p_value": u.pvalue}
-                        cells[user] = (x, y)
-                    users.append(row)
-                tested = [r for r in users if r["username"] in cells and r.get("ratio")]
-                x = np.concatenate([cells[r["username"]][0] for r in tested] or [np.empty(0)])
-                y = np.concatenate([cells[r["username"]][1] for r in tested] or [np.empty(0)])
-                logs = np.log([r["ratio"] for r in tested])
-                total = {"scope": "all", "username": "(all users)", **common, "users": len(tested),
-                         "n": x.size, "n_ref": y.size, "median": median_or_none(x),
-                         "median_ref": median_or_none(y),
-                         "ratio": float(np.exp(np.median(logs))) if logs.size else None}
-                if len(tested) < MIN_USERS:
-                    total["note"] = (f"too few users for a test (fewer than {MIN_USERS} with both "
-                                     "cells tested)")
-                else:
-                    total |= {"effect": float(np.median(logs)), "test": "wilcoxon-signed-rank",
-                              "p_value": stats.wilcoxon(logs).pvalue}
-                rows += [*users, total]
+                    cells.append((user, x, y))
+                rows += effect_rows(common, cells)
     out = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS)
     out[["test", "note"]] = out[["test", "note"]].fillna("")
     return out
+
+
+def effect_rows(common: dict[str, object], cells: list[tuple[str, np.ndarray, np.ndarray]]
+                ) -> list[dict[str, object]]:
+    """One row per user with a cell (level values x, reference values y: Mann-Whitney U when
+    both have MIN_ACTIVITIES), then the all-users row (Wilcoxon signed-rank on the log ratios)."""
+    from scipy import stats
+
+    users, tested_cells = [], {}
+    for user, x, y in cells:
+        if not (x.size or y.size):
+            continue
+        row = {"scope": "user", "username": user, **common, "users": 1, "n": x.size,
+               "n_ref": y.size, "median": median_or_none(x), "median_ref": median_or_none(y)}
+        if x.size and y.size and row["median_ref"]:
+            row["ratio"] = row["median"] / row["median_ref"]
+        if min(x.size, y.size) < MIN_ACTIVITIES:
+            row["note"] = f"too few activities for a test (fewer than {MIN_ACTIVITIES} in a cell)"
+        else:
+            u = stats.mannwhitneyu(x, y, alternative="two-sided")
+            row |= {"effect": 2 * u.statistic / (x.size * y.size) - 1,
+                    "test": "mann-whitney-u", "p_value": u.pvalue}
+            tested_cells[user] = (x, y)
+        users.append(row)
+    tested = [r for r in users if r["username"] in tested_cells and r.get("ratio")]
+    x = np.concatenate([tested_cells[r["username"]][0] for r in tested] or [np.empty(0)])
+    y = np.concatenate([tested_cells[r["username"]][1] for r in tested] or [np.empty(0)])
+    logs = np.log([r["ratio"] for r in tested])
+    total = {"scope": "all", "username": "(all users)", **common, "users": len(tested),
+             "n": x.size, "n_ref": y.size, "median": median_or_none(x),
+             "median_ref": median_or_none(y),
+             "ratio": float(np.exp(np.median(logs))) if logs.size else None}
+    if len(tested) < MIN_USERS:
+        total["note"] = f"too few users for a test (fewer than {MIN_USERS} with both cells tested)"
+    else:
+        total |= {"effect": float(np.median(logs)), "test": "wilcoxon-signed-rank",
+                  "p_value": stats.wilcoxon(logs).pvalue}
+    return [*users, total]
 
 
 def sort_floor_input(folder: str) -> np.ndarray:

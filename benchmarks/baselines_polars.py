@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pandas as pd
 import polars as pl
 from ua_parser import parse
@@ -443,7 +442,6 @@ def activity_qoe(folder: str) -> pd.DataFrame:
 def qoe_effects(folder: str) -> pd.DataFrame:
     """Classes and stratum-relative measures in polars; per user Mann-Whitney U, over users
     Wilcoxon signed-rank of the log ratios of medians (scipy, as ucnstudy)."""
-    from scipy import stats
 
     def classed(value: pl.Expr, lo: float, hi: float) -> pl.Expr:
         return (pl.when(value.is_null()).then(pl.lit(None, pl.String)).when(value < lo).then(pl.lit("low"))
@@ -469,41 +467,12 @@ def qoe_effects(folder: str) -> pd.DataFrame:
         for level in sorted(set(acts[factor].drop_nulls()) - {ref, "unknown", ""}):
             for measure in measures:
                 common = {"factor": factor, "level": level, "reference": ref, "measure": measure}
-                users, cells = [], {}
+                cells = []
                 for (user,), mine in by_user.items():
                     x = mine.filter(c(factor) == level)[measure].drop_nulls().drop_nans().to_numpy()
                     y = mine.filter(c(factor) == ref)[measure].drop_nulls().drop_nans().to_numpy()
-                    if not (x.size or y.size):
-                        continue
-                    row = {"scope": "user", "username": user, **common, "users": 1, "n": x.size,
-                           "n_ref": y.size, "median": pdb.median_or_none(x),
-                           "median_ref": pdb.median_or_none(y)}
-                    if x.size and y.size and row["median_ref"]:
-                        row["ratio"] = row["median"] / row["median_ref"]
-                    if min(x.size, y.size) < pdb.MIN_ACTIVITIES:
-                        row["note"] = (f"too few activities for a test (fewer than {pdb.MIN_ACTIVITIES} "
-                                       "in a cell)")
-                    else:
-                        u = stats.mannwhitneyu(x, y, alternative="two-sided")
-                        row |= {"effect": 2 * u.statistic / (x.size * y.size) - 1,
-                                "test": "mann-whitney-u", "p_value": u.pvalue}
-                        cells[user] = (x, y)
-                    users.append(row)
-                tested = [r for r in users if r["username"] in cells and r.get("ratio")]
-                x = np.concatenate([cells[r["username"]][0] for r in tested] or [np.empty(0)])
-                y = np.concatenate([cells[r["username"]][1] for r in tested] or [np.empty(0)])
-                logs = np.log([r["ratio"] for r in tested])
-                total = {"scope": "all", "username": "(all users)", **common, "users": len(tested),
-                         "n": x.size, "n_ref": y.size, "median": pdb.median_or_none(x),
-                         "median_ref": pdb.median_or_none(y),
-                         "ratio": float(np.exp(np.median(logs))) if logs.size else None}
-                if len(tested) < pdb.MIN_USERS:
-                    total["note"] = (f"too few users for a test (fewer than {pdb.MIN_USERS} with both "
-                                     "cells tested)")
-                else:
-                    total |= {"effect": float(np.median(logs)), "test": "wilcoxon-signed-rank",
-                              "p_value": stats.wilcoxon(logs).pvalue}
-                rows += [*users, total]
+                    cells.append((user, x, y))
+                rows += pdb.effect_rows(common, cells)
     out = pd.DataFrame(rows).reindex(columns=pdb.EFFECT_COLUMNS)
     out[["test", "note"]] = out[["test", "note"]].fillna("")
     return out
