@@ -215,7 +215,6 @@ def generate_demo(
 def _load_chunks(study: Study, params: DemoParams, result: DemoResult, on_progress: Progress | None) -> None:
     total = chunk_count(params)
     chunks = _by_load(prefetch(iter_chunks(params), depth=2))
-    progress = [0]
     # One import per device (its blocks are appended as they are generated), many devices in
     # one transaction: the engine gathers their rows into large inserts (DuckDB writes whole row
     # groups straight to the file instead of logging each device's rows in the WAL). A
@@ -224,17 +223,16 @@ def _load_chunks(study: Study, params: DemoParams, result: DemoResult, on_progre
     more = True
     while more:
         with study.loads() as batch:
-            more = _load_batch(batch, chunks, params, result, progress, total, on_progress)
+            more = _load_batch(batch, chunks, params, result, total, on_progress)
 
 
 def _load_batch(batch: Loads, chunks: Iterator[tuple[str, Iterator[Chunk]]], params: DemoParams,
-                result: DemoResult, progress: list[int], total: int, on_progress: Progress | None) -> bool:
+                result: DemoResult, total: int, on_progress: Progress | None) -> bool:
     """Load devices into `batch` until BATCH_ROWS rows; False once every chunk is loaded."""
     rows = 0
     for key, group in chunks:
         with batch.load(KIND, f"{params.describe()}#{key}", params.digest(key)) as load:
             for chunk in group:
-                progress[0] += 1
                 result.chunks += 1
                 if load is None:
                     result.skipped += 1
@@ -245,7 +243,7 @@ def _load_batch(batch: Loads, chunks: Iterator[tuple[str, Iterator[Chunk]]], par
                             result.rows[name] = result.rows.get(name, 0) + table.num_rows
                             rows += table.num_rows
                 if on_progress:
-                    on_progress("generate", progress[0], total)
+                    on_progress("generate", result.chunks, total)
         if rows >= BATCH_ROWS:
             return True
     return False

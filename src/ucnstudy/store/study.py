@@ -105,7 +105,6 @@ class Loads:
     def load(self, kind: str, path: str | os.PathLike[str], sha256: str, *,
              options: dict[str, object] | None = None) -> Iterator[Load | None]:
         """One import of the batch: a Load to append rows, or None when already imported."""
-        from ucnstudy.store import imports
 
         result = ImportResult(kind, os.fspath(path), sha256)
         self.results.append(result)
@@ -121,10 +120,7 @@ class Loads:
         except BaseException:
             self.failed = True
             raise
-        now = datetime.now(UTC).replace(tzinfo=None)
-        imports.record_import(self._writer, result.import_id, kind, path, sha256, result.rows, options,
-                              imported_at=now)
-        self._study._record_pending(self._writer, kind, load.pending, now)
+        self._study._record_load(self._writer, load, kind, path, sha256, options)
         seen.add(sha256)
 
 
@@ -279,10 +275,7 @@ class Study(NotebookMethods):
                     result.sha256 = digest = deferred()
                     if self._seen(writer, kind, digest):
                         raise _AlreadyImported
-                now = datetime.now(UTC).replace(tzinfo=None)  # the import's time and its tasks'
-                imports.record_import(writer, result.import_id, kind, path, digest, result.rows, options,
-                                      imported_at=now)
-                self._record_pending(writer, kind, load.pending, now)
+                self._record_load(writer, load, kind, path, digest, options)
         except _AlreadyImported:
             result.skipped = True
             result.import_id = None
@@ -301,6 +294,16 @@ class Study(NotebookMethods):
             yield batch
             if batch.failed:
                 raise StudyError("an import of this batch failed: none of the batch's imports is kept")
+
+    def _record_load(self, writer: Writer, load: Load, kind: str, path: str | os.PathLike[str],
+                     digest: str, options: dict[str, object] | None) -> None:
+        """The imports record of a finished load and its pending tasks, at one time."""
+        from ucnstudy.store import imports
+
+        now = datetime.now(UTC).replace(tzinfo=None)  # the import's time and its tasks'
+        imports.record_import(writer, load.result.import_id, kind, path, digest, load.result.rows,
+                              options, imported_at=now)
+        self._record_pending(writer, kind, load.pending, now)
 
     @staticmethod
     def _seen(writer: Writer, kind: str, digest: str) -> bool:
